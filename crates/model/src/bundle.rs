@@ -1,0 +1,326 @@
+//! The bundle: the three files a classifier needs, their tensor names and metadata keys,
+//! and the checks that turn untrusted bytes into validated weights.
+//!
+//! `model.safetensors` holds the BatchNorm-folded TextCNN in PyTorch layouts
+//! (`branches.{i}.weight` [channels, embed_dim, kernel], `branches.{i}.bias` [channels],
+//! `classifier.weight` [labels, features], `classifier.bias` [labels]) and string metadata
+//! ([`BundleMeta`]). `table.safetensors` is the compact token table ([`crate::table`]).
+//! `tokenizer.json` is a Hugging Face tokenizer.
+
+use std::collections::HashMap;
+
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{Architecture, BundleError};
+
+pub const MODEL_FILE: &str = "model.safetensors";
+pub const TABLE_FILE: &str = "table.safetensors";
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// Value of the `format` metadata key of a model file.
+pub const MODEL_FORMAT: &str = "textcnn-intent";
+/// Bumped on any change a reader must know about.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Tensor names: the parameter names of the network are the file format.
+pub mod names {
+    /// Folded conv weight of branch `i` in the bundle.
+    pub fn branch_weight(i: usize) -> String {
+        format!("branches.{i}.weight")
+    }
+    pub fn branch_bias(i: usize) -> String {
+        format!("branches.{i}.bias")
+    }
+    pub const CLASSIFIER_WEIGHT: &str = "classifier.weight";
+    pub const CLASSIFIER_BIAS: &str = "classifier.bias";
+
+    /// Training-time (unfolded) parameters of branch `i`: `conv.weight`, `bn.running_mean`, ...
+    pub fn branch_param(i: usize, param: &str) -> String {
+        format!("branches.{i}.{param}")
+    }
+}
+
+/// The raw bytes of a bundle's three files, as fetched or read from disk.
+pub struct BundleFiles<'a> {
+    pub model: &'a [u8],
+    pub table: &'a [u8],
+    pub tokenizer: &'a [u8],
+}
+
+/// Everything in `model.safetensors` besides the tensors.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BundleMeta {
+    pub format_version: u32,
+    pub architecture: Architecture,
+    /// Intent names, in the order of the classifier's output rows.
+    pub labels: Vec<String>,
+    /// Energy above this means "unknown".
+    pub threshold: f32,
+    pub tokenizer_sha256: String,
+    pub table_sha256: String,
+    /// How the model was trained (flags, data, date): shown, never interpreted.
+    pub training: serde_json::Value,
+    /// Evaluation figures written by the trainer: shown, never interpreted.
+    pub metrics: serde_json::Value,
+}
+
+impl BundleMeta {
+    /// The safetensors string map for this metadata.
+    pub fn to_map(&self) -> HashMap<String, String> {
+        HashMap::from([
+            ("format".into(), MODEL_FORMAT.into()),
+            ("format_version".into(), self.format_version.to_string()),
+            ("architecture".into(), json(&self.architecture)),
+            ("labels".into(), json(&self.labels)),
+            ("threshold".into(), format!("{:?}", self.threshold)),
+            ("tokenizer_sha256".into(), self.tokenizer_sha256.clone()),
+            ("table_sha256".into(), self.table_sha256.clone()),
+            ("training".into(), json(&self.training)),
+            ("metrics".into(), json(&self.metrics)),
+        ])
+    }
+
+    /// Reads and checks the metadata map; errors name the key.
+    pub fn from_map(map: &HashMap<String, String>) -> Result<Self, BundleError> {
+        let err = |p: String| BundleError::new(MODEL_FILE, p);
+        let get = |key: &str| {
+            map.get(key)
+                .ok_or_else(|| err(format!("metadata key `{key}` is missing")))
+        };
+        let format = get("format")?;
+        if format != MODEL_FORMAT {
+            return Err(err(format!(
+                "metadata `format` is `{format}`, expected `{MODEL_FORMAT}`"
+            )));
+        }
+        let format_version: u32 = get("format_version")?
+            .parse()
+            .map_err(|_| err("metadata `format_version` is not a number".into()))?;
+        if format_version != FORMAT_VERSION {
+            return Err(err(format!(
+                "format version {format_version} is not supported (this reader knows {FORMAT_VERSION})"
+            )));
+        }
+        fn parse<T: serde::de::DeserializeOwned>(key: &str, text: &str) -> Result<T, BundleError> {
+            serde_json::from_str(text)
+                .map_err(|e| BundleError::new(MODEL_FILE, format!("metadata `{key}`: {e}")))
+        }
+        let architecture: Architecture = parse("architecture", get("architecture")?)?;
+        architecture
+            .validate()
+            .map_err(|e| err(format!("metadata `architecture`: {e}")))?;
+        let labels: Vec<String> = parse("labels", get("labels")?)?;
+        if labels.is_empty() {
+            return Err(err("metadata `labels` is empty".into()));
+        }
+        let threshold: f32 = get("threshold")?
+            .parse()
+            .map_err(|_| err("metadata `threshold` is not a number".into()))?;
+        if !threshold.is_finite() {
+            return Err(err("metadata `threshold` is not finite".into()));
+        }
+        let optional = |key: &str| match map.get(key) {
+            Some(text) => parse::<serde_json::Value>(key, text),
+            None => Ok(serde_json::Value::Null),
+        };
+        Ok(Self {
+            format_version,
+            architecture,
+            labels,
+            threshold,
+            tokenizer_sha256: get("tokenizer_sha256")?.clone(),
+            table_sha256: get("table_sha256")?.clone(),
+            training: optional("training")?,
+            metrics: optional("metrics")?,
+        })
+    }
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serializes")
+}
+
+/// The folded TextCNN's parameters, checked against the metadata's architecture.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelWeights {
+    /// Per branch: weight [channels, embed_dim, kernel] (PyTorch Conv1d layout).
+    pub branch_weights: Vec<Vec<f32>>,
+    pub branch_biases: Vec<Vec<f32>>,
+    /// [labels, features]
+    pub classifier_weight: Vec<f32>,
+    pub classifier_bias: Vec<f32>,
+}
+
+impl ModelWeights {
+    /// Parses `model.safetensors` bytes into weights and metadata, checking dtypes,
+    /// shapes and that every value is finite.
+    pub fn parse(bytes: &[u8]) -> Result<(Self, BundleMeta), BundleError> {
+        let err = |p: String| BundleError::new(MODEL_FILE, p);
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| err(format!("not a safetensors file ({e})")))?;
+        let meta_map = header
+            .metadata()
+            .as_ref()
+            .ok_or_else(|| err("no metadata (labels, threshold, architecture)".into()))?;
+        let meta = BundleMeta::from_map(meta_map)?;
+        let st = SafeTensors::deserialize(bytes)
+            .map_err(|e| err(format!("not a safetensors file ({e})")))?;
+        let a = &meta.architecture;
+        let n_labels = meta.labels.len();
+        let mut branch_weights = Vec::new();
+        let mut branch_biases = Vec::new();
+        for (i, b) in a.branches.iter().enumerate() {
+            branch_weights.push(read_f32(
+                &st,
+                MODEL_FILE,
+                &names::branch_weight(i),
+                &[a.channels, a.embed_dim, b.kernel],
+            )?);
+            branch_biases.push(read_f32(
+                &st,
+                MODEL_FILE,
+                &names::branch_bias(i),
+                &[a.channels],
+            )?);
+        }
+        let classifier_weight = read_f32(
+            &st,
+            MODEL_FILE,
+            names::CLASSIFIER_WEIGHT,
+            &[n_labels, a.features()],
+        )?;
+        let classifier_bias = read_f32(&st, MODEL_FILE, names::CLASSIFIER_BIAS, &[n_labels])?;
+        Ok((
+            Self {
+                branch_weights,
+                branch_biases,
+                classifier_weight,
+                classifier_bias,
+            },
+            meta,
+        ))
+    }
+
+    /// The safetensors bytes for these weights and metadata.
+    pub fn serialize(&self, meta: &BundleMeta) -> Vec<u8> {
+        let a = &meta.architecture;
+        let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
+        for (i, b) in a.branches.iter().enumerate() {
+            tensors.push((
+                names::branch_weight(i),
+                vec![a.channels, a.embed_dim, b.kernel],
+                &self.branch_weights[i],
+            ));
+            tensors.push((
+                names::branch_bias(i),
+                vec![a.channels],
+                &self.branch_biases[i],
+            ));
+        }
+        tensors.push((
+            names::CLASSIFIER_WEIGHT.into(),
+            vec![meta.labels.len(), a.features()],
+            &self.classifier_weight,
+        ));
+        tensors.push((
+            names::CLASSIFIER_BIAS.into(),
+            vec![meta.labels.len()],
+            &self.classifier_bias,
+        ));
+        serialize_tensors(
+            tensors
+                .iter()
+                .map(|(n, s, d)| (n.clone(), Dtype::F32, s.clone(), f32_bytes(d)))
+                .collect(),
+            meta.to_map(),
+        )
+    }
+}
+
+/// Little-endian bytes of `values` (the safetensors byte order).
+pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Writes named tensors (name, dtype, shape, little-endian bytes) and metadata as safetensors.
+pub fn serialize_tensors(
+    tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+    metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .map(|(name, dtype, shape, data)| {
+            let view = TensorView::new(*dtype, shape.clone(), data)
+                .expect("shape and byte length agree by construction");
+            (name.clone(), view)
+        })
+        .collect();
+    safetensors::serialize(views, Some(metadata)).expect("in-memory serialization cannot fail")
+}
+
+/// Reads tensor `name` from `file`, requiring dtype F32, exactly `shape`, finite values.
+pub fn read_f32(
+    st: &SafeTensors<'_>,
+    file: &str,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>, BundleError> {
+    let view = st
+        .tensor(name)
+        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
+    check_view(&view, file, name, Dtype::F32, shape)?;
+    let values: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
+        return Err(BundleError::new(
+            file,
+            format!(
+                "tensor `{name}` holds a non-finite value ({}) at index {pos}",
+                values[pos]
+            ),
+        ));
+    }
+    Ok(values)
+}
+
+/// Checks a tensor's dtype and shape.
+pub fn check_view(
+    view: &TensorView<'_>,
+    file: &str,
+    name: &str,
+    dtype: Dtype,
+    shape: &[usize],
+) -> Result<(), BundleError> {
+    if view.dtype() != dtype {
+        return Err(BundleError::new(
+            file,
+            format!(
+                "tensor `{name}` has dtype {:?}, expected {dtype:?}",
+                view.dtype()
+            ),
+        ));
+    }
+    if view.shape() != shape {
+        return Err(BundleError::new(
+            file,
+            format!(
+                "tensor `{name}` has shape {:?}, expected {shape:?}",
+                view.shape()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Lower-case hex sha256, the form hashes take in metadata.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

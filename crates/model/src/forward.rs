@@ -1,0 +1,203 @@
+//! Table rows → logits with the BatchNorm-folded TextCNN, one query at a time.
+
+use crate::kernels::{conv_max, ConvShape};
+use crate::{Architecture, ModelWeights};
+
+/// The folded network with conv weights in the kernels' layout.
+#[derive(Clone, Debug)]
+pub struct TextCnn {
+    arch: Architecture,
+    /// Per branch: [kernel·embed_dim, channels], row `tap·embed_dim + c`.
+    window_weights: Vec<Vec<f32>>,
+    biases: Vec<Vec<f32>>,
+    /// [labels, features]
+    classifier_weight: Vec<f32>,
+    classifier_bias: Vec<f32>,
+}
+
+impl TextCnn {
+    /// Re-lays the bundle's PyTorch-layout weights for the kernels. The weights must
+    /// already be checked against `arch` ([`ModelWeights::parse`] does).
+    pub fn new(arch: &Architecture, weights: &ModelWeights) -> Self {
+        let (d, c) = (arch.embed_dim, arch.channels);
+        let window_weights = arch
+            .branches
+            .iter()
+            .zip(&weights.branch_weights)
+            .map(|(b, w)| {
+                let k = b.kernel;
+                let mut out = vec![0f32; k * d * c];
+                for o in 0..c {
+                    for i in 0..d {
+                        for tap in 0..k {
+                            out[(tap * d + i) * c + o] = w[(o * d + i) * k + tap];
+                        }
+                    }
+                }
+                out
+            })
+            .collect();
+        Self {
+            arch: arch.clone(),
+            window_weights,
+            biases: weights.branch_biases.clone(),
+            classifier_weight: weights.classifier_weight.clone(),
+            classifier_bias: weights.classifier_bias.clone(),
+        }
+    }
+
+    pub fn architecture(&self) -> &Architecture {
+        &self.arch
+    }
+
+    /// Pooled features ([features], after ReLU) of `tokens` embedded rows
+    /// (`embedded` is [tokens, embed_dim]); at most `max_len` rows are used.
+    pub fn features(&self, embedded: &[f32], tokens: usize) -> Vec<f32> {
+        let a = &self.arch;
+        let d = a.embed_dim;
+        let tokens = tokens.min(embedded.len() / d).min(a.max_len);
+        let len = a.effective_len(tokens);
+        // One zero-padded buffer serves every branch: branch b starts reading at row
+        // (max_padding - padding_b), so its windows see exactly its own zero padding.
+        let pad = a.max_padding();
+        let mut padded = vec![0f32; (len + 2 * pad) * d];
+        padded[pad * d..(pad + tokens) * d].copy_from_slice(&embedded[..tokens * d]);
+        let mut features = vec![0f32; a.features()];
+        for (i, b) in a.branches.iter().enumerate() {
+            let shape = ConvShape {
+                dim: d,
+                taps: b.kernel,
+                out_len: a.output_len(*b, len),
+                channels: a.channels,
+            };
+            let start = (pad - b.padding) * d;
+            let out = &mut features[i * a.channels..(i + 1) * a.channels];
+            conv_max(
+                shape,
+                &padded[start..],
+                &self.window_weights[i],
+                &self.biases[i],
+                out,
+            );
+        }
+        // ReLU after the max-pool: max and ReLU commute, and this touches 384 values.
+        for f in &mut features {
+            *f = f.max(0.0);
+        }
+        features
+    }
+
+    /// Logits ([labels]) of `tokens` embedded rows.
+    pub fn logits(&self, embedded: &[f32], tokens: usize) -> Vec<f32> {
+        let features = self.features(embedded, tokens);
+        let n = features.len();
+        self.classifier_bias
+            .iter()
+            .enumerate()
+            .map(|(l, &b)| {
+                let row = &self.classifier_weight[l * n..(l + 1) * n];
+                b + row.iter().zip(&features).map(|(w, f)| w * f).sum::<f32>()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Branch;
+
+    /// A direct, unfused Conv1d → ReLU → max-pool → linear, written from the definition.
+    fn reference_logits(arch: &Architecture, w: &ModelWeights, x: &[f32], len: usize) -> Vec<f32> {
+        let (d, c) = (arch.embed_dim, arch.channels);
+        let mut feats = Vec::new();
+        for (i, b) in arch.branches.iter().enumerate() {
+            let out_len = arch.output_len(*b, len);
+            for o in 0..c {
+                let mut best = f32::NEG_INFINITY;
+                for t in 0..out_len {
+                    let mut acc = w.branch_biases[i][o];
+                    for tap in 0..b.kernel {
+                        let pos = t as isize + tap as isize - b.padding as isize;
+                        if pos < 0 || pos as usize >= len {
+                            continue;
+                        }
+                        for ch in 0..d {
+                            acc += w.branch_weights[i][(o * d + ch) * b.kernel + tap]
+                                * x[pos as usize * d + ch];
+                        }
+                    }
+                    best = best.max(acc.max(0.0));
+                }
+                feats.push(best);
+            }
+        }
+        let n = feats.len();
+        (0..w.classifier_bias.len())
+            .map(|l| {
+                w.classifier_bias[l]
+                    + (0..n)
+                        .map(|j| w.classifier_weight[l * n + j] * feats[j])
+                        .sum::<f32>()
+            })
+            .collect()
+    }
+
+    fn pseudo(seed: u32, n: usize) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_the_definition_for_every_length() {
+        let arch = Architecture {
+            embed_dim: 6,
+            channels: 8,
+            branches: vec![
+                Branch {
+                    kernel: 3,
+                    padding: 1,
+                },
+                Branch {
+                    kernel: 4,
+                    padding: 1,
+                },
+                Branch {
+                    kernel: 5,
+                    padding: 2,
+                },
+            ],
+            max_len: 12,
+        };
+        let labels = 5;
+        let w = ModelWeights {
+            branch_weights: arch
+                .branches
+                .iter()
+                .enumerate()
+                .map(|(i, b)| pseudo(i as u32, 8 * 6 * b.kernel))
+                .collect(),
+            branch_biases: (0..3).map(|i| pseudo(10 + i, 8)).collect(),
+            classifier_weight: pseudo(20, labels * 24),
+            classifier_bias: pseudo(21, labels),
+        };
+        let net = TextCnn::new(&arch, &w);
+        for tokens in 1..=12 {
+            let x = pseudo(100 + tokens as u32, tokens * 6);
+            let got = net.logits(&x, tokens);
+            // Below min_len the network zero-extends the query.
+            let len = arch.effective_len(tokens);
+            let mut xe = x.clone();
+            xe.resize(len * 6, 0.0);
+            let want = reference_logits(&arch, &w, &xe, len);
+            for (g, r) in got.iter().zip(&want) {
+                assert!((g - r).abs() < 1e-5, "tokens {tokens}: {g} vs {r}");
+            }
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The intent classifier, defined once for the trainer and the browser.
+//!
+//! The pipeline, in the order data flows: text → token ids ([`text`]) → table rows
+//! ([`table`]) → conv branches → pooled features → logits ([`forward`]) → energy →
+//! decision ([`decision`]). [`bundle`] is the file format and [`classifier`] ties the
+//! stages together. No file system and no network here, so wasm can use all of it.
+
+pub mod architecture;
+pub mod bundle;
+pub mod classifier;
+pub mod decision;
+pub mod error;
+pub mod forward;
+pub mod kernels;
+pub mod table;
+pub mod text;
+
+pub use architecture::{Architecture, Branch};
+pub use bundle::{BundleFiles, BundleMeta, ModelWeights};
+pub use classifier::{Classifier, ClassifyOptions};
+pub use decision::{Classification, Ranked, UNKNOWN_INTENT};
+pub use error::BundleError;
+pub use table::EmbeddingTable;
+pub use text::TextEncoder;

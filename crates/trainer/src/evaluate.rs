@@ -1,0 +1,308 @@
+//! Metrics of a classifier on known and unknown sentences, and the threshold rule.
+//! Unknown is the positive class for the known-vs-unknown figures; the energy score is
+//! higher for unknown.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::data::Example;
+
+/// One known sentence's outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct KnownScore {
+    pub label: usize,
+    pub predicted: usize,
+    pub energy: f32,
+}
+
+/// How the energy threshold is chosen on validation data.
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum, Serialize)]
+pub enum ThresholdRule {
+    /// Accept 95% of known validation sentences.
+    Tpr95,
+    /// Best known-vs-unknown F1 on validation (needs validation negatives; falls back to tpr95).
+    BestF1,
+}
+
+/// Energy at which a fraction `keep` of `known` energies is at or below.
+pub fn quantile_threshold(known: &[f32], keep: f64) -> f32 {
+    let mut e: Vec<f32> = known.iter().copied().filter(|v| v.is_finite()).collect();
+    if e.is_empty() {
+        return 0.0;
+    }
+    e.sort_by(f32::total_cmp);
+    let idx = ((keep * e.len() as f64).ceil() as usize).clamp(1, e.len()) - 1;
+    e[idx]
+}
+
+pub fn choose_threshold(rule: ThresholdRule, known: &[f32], unknown: &[f32]) -> f32 {
+    match rule {
+        ThresholdRule::Tpr95 => quantile_threshold(known, 0.95),
+        ThresholdRule::BestF1 if unknown.is_empty() => quantile_threshold(known, 0.95),
+        ThresholdRule::BestF1 => {
+            let mut candidates: Vec<f32> = known.iter().chain(unknown).copied().collect();
+            candidates.sort_by(f32::total_cmp);
+            let mut best = (f64::NEG_INFINITY, candidates[0]);
+            for &t in &candidates {
+                let b = Binary::at(known, unknown, t);
+                if b.f1 > best.0 {
+                    best = (b.f1, t);
+                }
+            }
+            best.1
+        }
+    }
+}
+
+/// Known-vs-unknown confusion figures at a threshold (unknown = positive).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Binary {
+    pub accuracy: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Binary {
+    pub fn at(known: &[f32], unknown: &[f32], threshold: f32) -> Self {
+        let tp = unknown.iter().filter(|&&e| e > threshold).count() as f64;
+        let fn_ = unknown.len() as f64 - tp;
+        let fp = known.iter().filter(|&&e| e > threshold).count() as f64;
+        let tn = known.len() as f64 - fp;
+        let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+        let precision = ratio(tp, tp + fp);
+        let recall = ratio(tp, tp + fn_);
+        Self {
+            accuracy: ratio(tp + tn, tp + tn + fp + fn_),
+            precision,
+            recall,
+            f1: ratio(2.0 * precision * recall, precision + recall),
+        }
+    }
+}
+
+/// Area under the ROC curve of energy as an unknown-detector (ties count half).
+pub fn auroc(known: &[f32], unknown: &[f32]) -> f64 {
+    if known.is_empty() || unknown.is_empty() {
+        return f64::NAN;
+    }
+    let mut all: Vec<(f32, bool)> = known
+        .iter()
+        .map(|&e| (e, false))
+        .chain(unknown.iter().map(|&e| (e, true)))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Mann-Whitney U with average ranks for ties.
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j < all.len() && all[j].0 == all[i].0 {
+            j += 1;
+        }
+        let avg_rank = (i + 1 + j) as f64 / 2.0;
+        rank_sum += avg_rank * all[i..j].iter().filter(|x| x.1).count() as f64;
+        i = j;
+    }
+    let (n_u, n_k) = (unknown.len() as f64, known.len() as f64);
+    (rank_sum - n_u * (n_u + 1.0) / 2.0) / (n_u * n_k)
+}
+
+/// Fraction of unknown sentences accepted at the threshold that accepts 95% of known ones.
+pub fn fpr_at_95_tpr(known: &[f32], unknown: &[f32]) -> f64 {
+    if unknown.is_empty() {
+        return f64::NAN;
+    }
+    let t = quantile_threshold(known, 0.95);
+    unknown.iter().filter(|&&e| e <= t).count() as f64 / unknown.len() as f64
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Confusion {
+    pub truth: String,
+    pub predicted: String,
+    pub count: usize,
+}
+
+/// Everything `evaluate` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub threshold: f32,
+    pub known: usize,
+    pub unknown: usize,
+    /// Correct intent and accepted as known, over known sentences (Larson et al.'s in-scope accuracy).
+    pub in_scope_accuracy: f64,
+    /// Correct intent ignoring the threshold.
+    pub closed_set_accuracy: f64,
+    /// Unknown sentences rejected.
+    pub oos_recall: f64,
+    pub auroc: f64,
+    pub fpr95: f64,
+    /// Known-vs-unknown figures at the threshold, unknown as the positive class.
+    pub binary: Binary,
+    pub mean_energy_known: f64,
+    pub mean_energy_unknown: f64,
+    pub per_intent_accuracy: Vec<(String, f64)>,
+    pub top_confusions: Vec<Confusion>,
+}
+
+fn mean(v: &[f32]) -> f64 {
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64
+    }
+}
+
+pub fn report(labels: &[String], known: &[KnownScore], unknown: &[f32], threshold: f32) -> Report {
+    let accepted = |s: &KnownScore| s.energy <= threshold;
+    let n = known.len().max(1) as f64;
+    let known_e: Vec<f32> = known.iter().map(|s| s.energy).collect();
+    let mut per_intent: Vec<(usize, usize)> = vec![(0, 0); labels.len()];
+    let mut confusions: HashMap<(usize, Option<usize>), usize> = HashMap::new();
+    for s in known {
+        per_intent[s.label].1 += 1;
+        let got = if accepted(s) { Some(s.predicted) } else { None };
+        if got == Some(s.label) {
+            per_intent[s.label].0 += 1;
+        } else {
+            *confusions.entry((s.label, got)).or_default() += 1;
+        }
+    }
+    let mut top: Vec<_> = confusions.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Report {
+        threshold,
+        known: known.len(),
+        unknown: unknown.len(),
+        in_scope_accuracy: known
+            .iter()
+            .filter(|s| accepted(s) && s.predicted == s.label)
+            .count() as f64
+            / n,
+        closed_set_accuracy: known.iter().filter(|s| s.predicted == s.label).count() as f64 / n,
+        oos_recall: if unknown.is_empty() {
+            f64::NAN
+        } else {
+            unknown.iter().filter(|&&e| e > threshold).count() as f64 / unknown.len() as f64
+        },
+        auroc: auroc(&known_e, unknown),
+        fpr95: fpr_at_95_tpr(&known_e, unknown),
+        binary: Binary::at(&known_e, unknown, threshold),
+        mean_energy_known: mean(&known_e),
+        mean_energy_unknown: mean(unknown),
+        per_intent_accuracy: labels
+            .iter()
+            .zip(&per_intent)
+            .filter(|(_, c)| c.1 > 0)
+            .map(|(l, c)| (l.clone(), c.0 as f64 / c.1 as f64))
+            .collect(),
+        top_confusions: top
+            .into_iter()
+            .take(10)
+            .map(|((t, p), count)| Confusion {
+                truth: labels[t].clone(),
+                predicted: p.map_or(model::UNKNOWN_INTENT.to_string(), |p| labels[p].clone()),
+                count,
+            })
+            .collect(),
+    }
+}
+
+/// Scores sentences with a logits function (argmax and energy).
+pub fn score(
+    known: &[Example],
+    unknown: &[String],
+    logits: impl Fn(&str) -> Vec<f32>,
+) -> (Vec<KnownScore>, Vec<f32>) {
+    let argmax = |l: &[f32]| {
+        l.iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i)
+    };
+    let known = known
+        .iter()
+        .map(|(text, label)| {
+            let l = logits(text);
+            KnownScore {
+                label: *label,
+                predicted: argmax(&l),
+                energy: model::decision::energy(&l),
+            }
+        })
+        .collect();
+    let unknown = unknown
+        .iter()
+        .map(|t| model::decision::energy(&logits(t)))
+        .collect();
+    (known, unknown)
+}
+
+impl Report {
+    /// The human-readable table.
+    pub fn print(&self, title: &str) {
+        let pct = |v: f64| format!("{:>6.2}%", v * 100.0);
+        println!("{title}");
+        println!("  known sentences          {:>7}", self.known);
+        println!("  unknown sentences        {:>7}", self.unknown);
+        println!("  energy threshold         {:>7.3}", self.threshold);
+        println!("  in-scope accuracy        {}", pct(self.in_scope_accuracy));
+        println!(
+            "  closed-set accuracy      {}",
+            pct(self.closed_set_accuracy)
+        );
+        println!("  out-of-scope recall      {}", pct(self.oos_recall));
+        println!("  AUROC (energy)           {:>7.4}", self.auroc);
+        println!("  FPR at 95% TPR           {:>7.4}", self.fpr95);
+        println!(
+            "  known-vs-unknown         acc {} prec {} rec {} F1 {}",
+            pct(self.binary.accuracy),
+            pct(self.binary.precision),
+            pct(self.binary.recall),
+            pct(self.binary.f1)
+        );
+        println!(
+            "  mean energy              known {:.3}, unknown {:.3}",
+            self.mean_energy_known, self.mean_energy_unknown
+        );
+        let mut worst = self.per_intent_accuracy.clone();
+        worst.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let shown: Vec<String> = worst
+            .iter()
+            .take(5)
+            .map(|(l, a)| format!("{l} {:.0}%", a * 100.0))
+            .collect();
+        println!("  weakest intents          {}", shown.join(", "));
+        for c in self.top_confusions.iter().take(5) {
+            println!(
+                "  confusion                {} -> {} ({})",
+                c.truth, c.predicted, c.count
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auroc_by_hand() {
+        assert_eq!(auroc(&[0.0, 1.0], &[2.0, 3.0]), 1.0);
+        assert_eq!(auroc(&[2.0, 3.0], &[0.0, 1.0]), 0.0);
+        // One of four pairs ordered wrongly, one tie: (2 + 0.5 + 1 ... ) = (1 + 1 + 0.5 + 0)/4
+        assert_eq!(auroc(&[0.0, 2.0], &[1.0, 2.0]), 0.625);
+    }
+
+    #[test]
+    fn threshold_and_fpr95() {
+        let known: Vec<f32> = (1..=100).map(|i| i as f32).collect();
+        assert_eq!(quantile_threshold(&known, 0.95), 95.0);
+        assert_eq!(fpr_at_95_tpr(&known, &[94.0, 96.0, 200.0, 300.0]), 0.25);
+        let b = Binary::at(&known, &[96.0, 50.0], 95.0);
+        assert!((b.recall - 0.5).abs() < 1e-12);
+        assert!((b.precision - 1.0 / 6.0).abs() < 1e-12);
+    }
+}

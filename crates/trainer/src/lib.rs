@@ -1,0 +1,9 @@
+//! The trainer's stages, in the order they run: `data` → `table` (compact embeddings) →
+//! `network` + `train` → `evaluate` → `output` (atomic bundle directories).
+
+pub mod data;
+pub mod evaluate;
+pub mod network;
+pub mod output;
+pub mod table;
+pub mod train;

@@ -1,0 +1,145 @@
+//! `cargo run -p trainer --release -- <table|train|evaluate> ...`
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use model::bundle::{MODEL_FILE, TABLE_FILE, TOKENIZER_FILE};
+use model::{BundleFiles, Classifier};
+use trainer::{data, evaluate, table, train};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Train and evaluate the in-browser TextCNN intent classifier"
+)]
+struct Args {
+    /// Worker threads for CPU math (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a compact token table (PCA + int8) from a model's token embeddings.
+    Table(table::TableArgs),
+    /// Train a classifier and write its bundle.
+    Train(Box<train::TrainArgs>),
+    /// Evaluate a bundle on a dataset.
+    Evaluate(EvaluateArgs),
+    /// Write the bundle's token ids, logits and decision for each text of a JSON list.
+    Logits(LogitsArgs),
+}
+
+#[derive(clap::Args)]
+struct LogitsArgs {
+    #[arg(long)]
+    bundle: PathBuf,
+    /// JSON list of strings.
+    #[arg(long)]
+    texts: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct EvaluateArgs {
+    /// Bundle directory (model.safetensors, table.safetensors, tokenizer.json).
+    #[arg(long)]
+    bundle: PathBuf,
+    /// Seed-format data.json or CLINC150 data_full.json.
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long)]
+    noise: Option<PathBuf>,
+    /// Split seed and share, as given to `train` (seed format only).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value_t = 0.2)]
+    val_fraction: f64,
+    /// Override the bundle's threshold.
+    #[arg(long, allow_hyphen_values = true)]
+    threshold: Option<f32>,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn load_bundle(dir: &Path) -> Result<Classifier> {
+    let read = |f: &str| {
+        let p = dir.join(f);
+        std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let (m, t, k) = (read(MODEL_FILE)?, read(TABLE_FILE)?, read(TOKENIZER_FILE)?);
+    Classifier::load(BundleFiles {
+        model: &m,
+        table: &t,
+        tokenizer: &k,
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+}
+
+fn write_logits(args: &LogitsArgs) -> Result<()> {
+    let classifier = load_bundle(&args.bundle)?;
+    let text = std::fs::read_to_string(&args.texts)
+        .with_context(|| format!("cannot read {}", args.texts.display()))?;
+    let texts: Vec<String> = serde_json::from_str(&text)
+        .with_context(|| format!("{}: expected a JSON list of strings", args.texts.display()))?;
+    let rows: Vec<serde_json::Value> = texts
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "text": t,
+                "ids": classifier.encoder().encode(t),
+                "logits": classifier.logits(t),
+                "result": classifier.classify(t, &Default::default()),
+            })
+        })
+        .collect();
+    std::fs::write(&args.out, serde_json::to_vec(&rows)?)
+        .with_context(|| format!("cannot write {}", args.out.display()))
+}
+
+fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
+    let classifier = load_bundle(&args.bundle)?;
+    let ds = data::load(
+        &args.data,
+        args.noise.as_deref(),
+        args.val_fraction,
+        args.seed,
+    )?;
+    anyhow::ensure!(
+        ds.labels == classifier.labels(),
+        "{} has other intents than the bundle",
+        args.data.display()
+    );
+    let threshold = args.threshold.unwrap_or(classifier.meta().threshold);
+    let (known, unknown) = evaluate::score(&ds.test, &ds.negatives_test, |s| classifier.logits(s));
+    let report = evaluate::report(&ds.labels, &known, &unknown, threshold);
+    report.print(&format!(
+        "{} on {}",
+        args.bundle.display(),
+        args.data.display()
+    ));
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let Some(n) = args.threads {
+        // candle and rayon read this once, at first use.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+    match &args.command {
+        Command::Table(a) => table::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Evaluate(a) => evaluate_bundle(a),
+        Command::Logits(a) => write_logits(a),
+    }
+}

@@ -1,0 +1,505 @@
+//! The TextCNN for training, in candle. Each branch is one matrix product over an im2col
+//! matrix holding only the valid output positions of the batch (no padded positions are
+//! computed). BatchNorm is written out so its statistics can come from chosen rows (known
+//! sentences only, by default).
+
+use anyhow::{ensure, Result};
+use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Shape, Tensor, Var, D};
+use model::bundle::names;
+use model::{Architecture, ModelWeights};
+use rand::{Rng, SeedableRng};
+
+pub const BN_EPS: f64 = 1e-5;
+pub const BN_MOMENTUM: f64 = 0.1;
+
+/// Where BatchNorm takes its batch statistics from during training.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+pub enum BnStats {
+    /// Statistics from the known sentences of the step, applied to every row; running
+    /// statistics therefore describe real queries only.
+    Known,
+    /// The seed's behaviour: known, noise and negative passes each normalized by their
+    /// own statistics, and each updating the running statistics.
+    PerPass,
+}
+
+/// One row of a training or evaluation batch: embedded rows and the length to pool over.
+pub struct RowInput<'a> {
+    /// [tokens, embed_dim]
+    pub embedded: &'a [f32],
+    /// Positions that count (the effective length: zero rows extend short queries).
+    pub len: usize,
+}
+
+/// A batch laid out for the forward pass. Only valid output positions are computed: each
+/// branch gets an im2col matrix of the windows of its valid positions (rows in order), and
+/// an index that places those outputs on the [rows, positions] grid for the max-pool.
+pub struct Batch {
+    pub rows: usize,
+    pub positions: usize,
+    /// Per branch: [valid positions, kernel·embed_dim].
+    pub windows: Vec<Tensor>,
+    /// Per branch: [rows·positions] indices into that branch's outputs; invalid grid cells
+    /// point one past the end, at an appended zero row.
+    pub grid_index: Vec<Tensor>,
+    /// Per branch: row r's outputs are rows `offsets[r]..offsets[r + 1]`.
+    pub offsets: Vec<Vec<usize>>,
+}
+
+/// `x @ w` whose backward pass computes only w's gradient: the inputs are fixed table
+/// rows, so their gradient (a third of a conv's backward cost) is never needed.
+struct FrozenInputMatmul;
+
+impl CustomOp2 for FrozenInputMatmul {
+    fn name(&self) -> &'static str {
+        "frozen-input-matmul"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (CpuStorage::F32(x), CpuStorage::F32(w)) = (s1, s2) else {
+            candle_core::bail!("frozen-input-matmul needs f32");
+        };
+        let (m, k) = l1.shape().dims2()?;
+        let (k2, n) = l2.shape().dims2()?;
+        if k != k2 || !l1.is_contiguous() || !l2.is_contiguous() {
+            candle_core::bail!("frozen-input-matmul needs contiguous [m, k] x [k, n]");
+        }
+        let x = &x[l1.start_offset()..][..m * k];
+        let w = &w[l2.start_offset()..][..k * n];
+        let mut out = vec![0f32; m * n];
+        let threads = candle_core::utils::get_num_threads();
+        let parallelism = if threads > 1 {
+            gemm::Parallelism::Rayon(threads)
+        } else {
+            gemm::Parallelism::None
+        };
+        // SAFETY: the slices above hold exactly m·k, k·n and m·n row-major values.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                out.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                x.as_ptr(),
+                1,
+                k as isize,
+                w.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+        Ok((CpuStorage::F32(out), Shape::from((m, n))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        _w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((None, Some(x.t()?.matmul(grad)?)))
+    }
+}
+
+fn frozen_input_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    Ok(if x.device().is_cpu() {
+        x.apply_op2(w, FrozenInputMatmul)?
+    } else {
+        x.matmul(w)?
+    })
+}
+
+pub struct Network {
+    pub arch: Architecture,
+    pub labels: usize,
+    pub device: Device,
+    /// Per branch, PyTorch layout [channels, embed_dim, kernel].
+    pub conv_weights: Vec<Var>,
+    /// All branches' biases, BatchNorm scales and shifts, concatenated: [features].
+    pub conv_bias: Var,
+    pub bn_gamma: Var,
+    pub bn_beta: Var,
+    pub running_mean: Tensor,
+    pub running_var: Tensor,
+    /// [labels, features]
+    pub classifier_weight: Var,
+    pub classifier_bias: Var,
+}
+
+fn uniform(rng: &mut impl Rng, n: usize, bound: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.gen_range(-bound..bound)).collect()
+}
+
+impl Network {
+    /// PyTorch's default initialization, from a seeded generator.
+    pub fn new(arch: &Architecture, labels: usize, seed: u64, device: &Device) -> Result<Self> {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let (d, c, f) = (arch.embed_dim, arch.channels, arch.features());
+        let mut conv_weights = Vec::new();
+        let mut bias = Vec::new();
+        for b in &arch.branches {
+            let bound = 1.0 / ((d * b.kernel) as f32).sqrt();
+            let w = uniform(&mut rng, c * d * b.kernel, bound);
+            conv_weights.push(Var::from_vec(w, (c, d, b.kernel), device)?);
+            bias.extend(uniform(&mut rng, c, bound));
+        }
+        let bound = 1.0 / (f as f32).sqrt();
+        let cw = uniform(&mut rng, labels * f, bound);
+        let cb = uniform(&mut rng, labels, bound);
+        Ok(Self {
+            arch: arch.clone(),
+            labels,
+            device: device.clone(),
+            conv_weights,
+            conv_bias: Var::from_vec(bias, f, device)?,
+            bn_gamma: Var::from_vec(vec![1f32; f], f, device)?,
+            bn_beta: Var::from_vec(vec![0f32; f], f, device)?,
+            running_mean: Tensor::zeros(f, DType::F32, device)?,
+            running_var: Tensor::ones(f, DType::F32, device)?,
+            classifier_weight: Var::from_vec(cw, (labels, f), device)?,
+            classifier_bias: Var::from_vec(cb, labels, device)?,
+        })
+    }
+
+    pub fn trainable(&self) -> Vec<Var> {
+        let mut vars = self.conv_weights.clone();
+        vars.extend([
+            self.conv_bias.clone(),
+            self.bn_gamma.clone(),
+            self.bn_beta.clone(),
+            self.classifier_weight.clone(),
+            self.classifier_bias.clone(),
+        ]);
+        vars
+    }
+
+    /// Lays out rows for the forward pass: per-branch windows of valid positions.
+    pub fn batch(&self, rows: &[RowInput<'_>]) -> Result<Batch> {
+        let a = &self.arch;
+        let d = a.embed_dim;
+        let longest = rows.iter().map(|r| r.len).max().unwrap_or(1).max(1);
+        let positions = a
+            .branches
+            .iter()
+            .map(|&b| a.output_len(b, longest))
+            .max()
+            .unwrap_or(1);
+        let mut windows = Vec::new();
+        let mut grid_index = Vec::new();
+        let mut offsets = Vec::new();
+        for branch in &a.branches {
+            let width = branch.kernel * d;
+            let mut packed = Vec::new();
+            let mut index = vec![0u32; rows.len() * positions];
+            let mut starts = vec![0usize];
+            let mut n = 0usize;
+            for (r, row) in rows.iter().enumerate() {
+                let tokens = (row.embedded.len() / d).min(row.len);
+                let valid = a.output_len(*branch, row.len);
+                for t in 0..valid {
+                    let start = packed.len();
+                    packed.resize(start + width, 0f32);
+                    for j in 0..branch.kernel {
+                        // Window row j of position t is sequence row t + j - padding.
+                        if let Some(s) = (t + j).checked_sub(branch.padding).filter(|&s| s < tokens)
+                        {
+                            packed[start + j * d..start + (j + 1) * d]
+                                .copy_from_slice(&row.embedded[s * d..(s + 1) * d]);
+                        }
+                    }
+                    index[r * positions + t] = n as u32;
+                    n += 1;
+                }
+                starts.push(n);
+            }
+            // Invalid cells read the zero row appended after the n outputs.
+            for (r, row) in rows.iter().enumerate() {
+                for t in a.output_len(*branch, row.len)..positions {
+                    index[r * positions + t] = n as u32;
+                }
+            }
+            windows.push(Tensor::from_vec(packed, (n, width), &self.device)?);
+            grid_index.push(Tensor::from_vec(
+                index,
+                rows.len() * positions,
+                &self.device,
+            )?);
+            offsets.push(starts);
+        }
+        Ok(Batch {
+            rows: rows.len(),
+            positions,
+            windows,
+            grid_index,
+            offsets,
+        })
+    }
+
+    /// Pre-BatchNorm conv outputs of each branch at its valid positions: [n_b, channels].
+    fn conv(&self, batch: &Batch) -> Result<Vec<Tensor>> {
+        let (d, c) = (self.arch.embed_dim, self.arch.channels);
+        self.conv_weights
+            .iter()
+            .enumerate()
+            .map(|(b, w)| {
+                let k = self.arch.branches[b].kernel;
+                // [c, d, k] -> [k, d, c] -> [k·d, c]: row tap·d + i, as the windows are laid out.
+                let w = w.permute((2, 1, 0))?.reshape((k * d, c))?;
+                let bias = self.conv_bias.as_tensor().narrow(0, b * c, c)?;
+                Ok(frozen_input_matmul(&batch.windows[b], &w)?.broadcast_add(&bias)?)
+            })
+            .collect()
+    }
+
+    /// Per-branch BatchNorm, given per-feature mean and variance ([features]).
+    fn normalize(&self, b: usize, y: &Tensor, mean: &Tensor, var: &Tensor) -> Result<Tensor> {
+        let c = self.arch.channels;
+        let slice = |t: &Tensor| t.narrow(0, b * c, c);
+        let scale = ((slice(var)? + BN_EPS)?.sqrt()?.recip()? * slice(self.bn_gamma.as_tensor())?)?;
+        Ok(y.broadcast_sub(&slice(mean)?)?
+            .broadcast_mul(&scale)?
+            .broadcast_add(&slice(self.bn_beta.as_tensor())?)?)
+    }
+
+    /// Batch statistics over rows `start..start+len`, every branch: mean, biased var and
+    /// the number of positions, each [features].
+    fn batch_stats(
+        &self,
+        ys: &[Tensor],
+        batch: &Batch,
+        start: usize,
+        len: usize,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let (mut means, mut vars, mut counts) = (Vec::new(), Vec::new(), Vec::new());
+        for (b, y) in ys.iter().enumerate() {
+            let from = batch.offsets[b][start];
+            let n = batch.offsets[b][start + len] - from;
+            ensure!(n > 0, "a BatchNorm group has no positions");
+            let yg = y.narrow(0, from, n)?;
+            let mean = yg.mean(0)?;
+            vars.push(yg.broadcast_sub(&mean)?.sqr()?.mean(0)?);
+            means.push(mean);
+            counts.push(Tensor::full(n as f32, self.arch.channels, &self.device)?);
+        }
+        Ok((
+            Tensor::cat(&means, 0)?,
+            Tensor::cat(&vars, 0)?,
+            Tensor::cat(&counts, 0)?,
+        ))
+    }
+
+    fn update_running(&mut self, mean: &Tensor, var: &Tensor, count: &Tensor) -> Result<()> {
+        // Running variance is unbiased, as in PyTorch.
+        let unbiased = (var * count)?.div(&(count - 1.0)?.clamp(1f32, f32::MAX)?)?;
+        self.running_mean =
+            ((&self.running_mean * (1.0 - BN_MOMENTUM))? + (mean.detach() * BN_MOMENTUM)?)?;
+        self.running_var =
+            ((&self.running_var * (1.0 - BN_MOMENTUM))? + (unbiased.detach() * BN_MOMENTUM)?)?;
+        Ok(())
+    }
+
+    /// ReLU and global max-pool of normalized branch outputs: [rows, features].
+    fn pool(&self, ys: &[Tensor], batch: &Batch) -> Result<Tensor> {
+        let c = self.arch.channels;
+        let zero = Tensor::zeros((1, c), DType::F32, &self.device)?;
+        let pooled = ys
+            .iter()
+            .zip(&batch.grid_index)
+            .map(|(y, index)| {
+                // After ReLU every value is >= 0, so the zero row never wins over a valid
+                // position (each row has at least one per branch).
+                let y = Tensor::cat(&[&y.relu()?, &zero], 0)?;
+                Ok(y.index_select(index, 0)?
+                    .reshape((batch.rows, batch.positions, c))?
+                    .max(1)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&pooled, 1)?)
+    }
+
+    fn classify(&self, features: &Tensor) -> Result<Tensor> {
+        Ok(features
+            .matmul(&self.classifier_weight.as_tensor().t()?)?
+            .broadcast_add(self.classifier_bias.as_tensor())?)
+    }
+
+    /// Training forward: batch statistics per `groups` (row ranges, known rows first),
+    /// running statistics updated, dropout on the pooled features. Returns logits.
+    pub fn forward_train(
+        &mut self,
+        batch: &Batch,
+        groups: &[(usize, usize)],
+        bn: BnStats,
+        dropout: f32,
+        rng: &mut impl Rng,
+    ) -> Result<Tensor> {
+        let ys = self.conv(batch)?;
+        let normalized: Vec<Tensor> = match bn {
+            BnStats::Known => {
+                let (start, len) = groups[0];
+                let (mean, var, count) = self.batch_stats(&ys, batch, start, len)?;
+                self.update_running(&mean, &var, &count)?;
+                ys.iter()
+                    .enumerate()
+                    .map(|(b, y)| self.normalize(b, y, &mean, &var))
+                    .collect::<Result<_>>()?
+            }
+            BnStats::PerPass => {
+                let mut parts: Vec<Vec<Tensor>> = vec![Vec::new(); ys.len()];
+                for &(start, len) in groups.iter().filter(|g| g.1 > 0) {
+                    let (mean, var, count) = self.batch_stats(&ys, batch, start, len)?;
+                    self.update_running(&mean, &var, &count)?;
+                    for (b, y) in ys.iter().enumerate() {
+                        let from = batch.offsets[b][start];
+                        let n = batch.offsets[b][start + len] - from;
+                        parts[b].push(self.normalize(b, &y.narrow(0, from, n)?, &mean, &var)?);
+                    }
+                }
+                parts
+                    .iter()
+                    .map(|p| Ok(Tensor::cat(p, 0)?))
+                    .collect::<Result<_>>()?
+            }
+        };
+        let mut features = self.pool(&normalized, batch)?;
+        if dropout > 0.0 {
+            let keep = 1.0 - dropout;
+            let n = batch.rows * self.arch.features();
+            let mask: Vec<f32> = (0..n)
+                .map(|_| {
+                    if rng.gen::<f32>() < keep {
+                        1.0 / keep
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let mask = Tensor::from_vec(mask, features.shape(), &self.device)?;
+            features = (features * mask)?;
+        }
+        self.classify(&features)
+    }
+
+    /// Evaluation forward with running statistics and no dropout: [rows, labels].
+    pub fn forward_eval(&self, batch: &Batch) -> Result<Tensor> {
+        let ys = self.conv(batch)?;
+        let normalized: Vec<Tensor> = ys
+            .iter()
+            .enumerate()
+            .map(|(b, y)| self.normalize(b, y, &self.running_mean, &self.running_var))
+            .collect::<Result<_>>()?;
+        self.classify(&self.pool(&normalized, batch)?)
+    }
+
+    /// Folds BatchNorm into the convs: the bundle's weights.
+    pub fn folded(&self) -> Result<ModelWeights> {
+        let c = self.arch.channels;
+        let inv = (&self.running_var + BN_EPS)?.sqrt()?.recip()?;
+        let scale = (inv * self.bn_gamma.as_tensor())?.to_vec1::<f32>()?;
+        let mean = self.running_mean.to_vec1::<f32>()?;
+        let beta = self.bn_beta.as_tensor().to_vec1::<f32>()?;
+        let bias = self.conv_bias.as_tensor().to_vec1::<f32>()?;
+        let mut branch_weights = Vec::new();
+        let mut branch_biases = Vec::new();
+        for (b, w) in self.conv_weights.iter().enumerate() {
+            let w = w.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            let per_out = w.len() / c;
+            let s = &scale[b * c..(b + 1) * c];
+            branch_weights.push(
+                w.iter()
+                    .enumerate()
+                    .map(|(i, v)| v * s[i / per_out])
+                    .collect(),
+            );
+            branch_biases.push(
+                (0..c)
+                    .map(|o| {
+                        let f = b * c + o;
+                        (bias[f] - mean[f]) * scale[f] + beta[f]
+                    })
+                    .collect(),
+            );
+        }
+        let weights = ModelWeights {
+            branch_weights,
+            branch_biases,
+            classifier_weight: self
+                .classifier_weight
+                .as_tensor()
+                .flatten_all()?
+                .to_vec1()?,
+            classifier_bias: self.classifier_bias.as_tensor().to_vec1()?,
+        };
+        let finite = weights
+            .branch_weights
+            .iter()
+            .chain(&weights.branch_biases)
+            .chain([&weights.classifier_weight, &weights.classifier_bias])
+            .all(|v| v.iter().all(|x| x.is_finite()));
+        ensure!(
+            finite,
+            "training diverged: the folded weights hold NaN or infinity"
+        );
+        Ok(weights)
+    }
+
+    /// Named training parameters (unfolded), for checkpoints and inspection.
+    pub fn named_tensors(&self) -> Result<Vec<(String, Tensor)>> {
+        let c = self.arch.channels;
+        let mut out = Vec::new();
+        for (b, w) in self.conv_weights.iter().enumerate() {
+            let slice = |t: &Tensor| t.narrow(0, b * c, c);
+            out.push((names::branch_param(b, "conv.weight"), w.as_tensor().clone()));
+            out.push((
+                names::branch_param(b, "conv.bias"),
+                slice(self.conv_bias.as_tensor())?,
+            ));
+            out.push((
+                names::branch_param(b, "bn.weight"),
+                slice(self.bn_gamma.as_tensor())?,
+            ));
+            out.push((
+                names::branch_param(b, "bn.bias"),
+                slice(self.bn_beta.as_tensor())?,
+            ));
+            out.push((
+                names::branch_param(b, "bn.running_mean"),
+                slice(&self.running_mean)?,
+            ));
+            out.push((
+                names::branch_param(b, "bn.running_var"),
+                slice(&self.running_var)?,
+            ));
+        }
+        out.push((
+            names::CLASSIFIER_WEIGHT.into(),
+            self.classifier_weight.as_tensor().clone(),
+        ));
+        out.push((
+            names::CLASSIFIER_BIAS.into(),
+            self.classifier_bias.as_tensor().clone(),
+        ));
+        Ok(out)
+    }
+}
+
+/// E = -logsumexp(logits) per row.
+pub fn energy(logits: &Tensor) -> Result<Tensor> {
+    Ok(logits.log_sum_exp(D::Minus1)?.neg()?)
+}

@@ -1,0 +1,41 @@
+//! Writing output directories so that a reader sees the old one, or the complete new one,
+//! never a half-written one: files go to a temporary sibling, which is renamed into place.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let name = dir
+        .file_name()
+        .context("output path has no directory name")?
+        .to_string_lossy()
+        .to_string();
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)
+        .with_context(|| format!("cannot create {}", staging.display()))?;
+    for (file, bytes) in files {
+        let path = staging.join(file);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::File::open(&path)?.sync_all()?;
+    }
+    let previous = parent.join(format!(".{name}.previous-{}", std::process::id()));
+    let had_previous = dir.exists();
+    if had_previous {
+        std::fs::rename(dir, &previous)
+            .with_context(|| format!("cannot move {} aside", dir.display()))?;
+    }
+    std::fs::rename(&staging, dir)
+        .with_context(|| format!("cannot move {} into place", dir.display()))?;
+    if had_previous {
+        let _ = std::fs::remove_dir_all(&previous);
+    }
+    Ok(())
+}

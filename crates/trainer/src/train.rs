@@ -1,0 +1,604 @@
+//! `trainer train`: data → TextCNN with cross-entropy + energy loss → threshold on
+//! validation → evaluation → bundle. The loss pushes known sentences' energy down and
+//! synthetic noise and negative sentences' energy up.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use candle_core::{Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use model::bundle::{
+    sha256_hex, BundleMeta, FORMAT_VERSION, MODEL_FILE, TABLE_FILE, TOKENIZER_FILE,
+};
+use model::{Architecture, Branch, BundleFiles, Classifier, EmbeddingTable, TextEncoder};
+use rand::{seq::SliceRandom, SeedableRng};
+use rand_distr::{Distribution, Normal};
+use serde::Serialize;
+
+use crate::data::Dataset;
+use crate::evaluate::{self, ThresholdRule};
+use crate::network::{energy, BnStats, Network, RowInput};
+
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum, Serialize)]
+pub enum EnergyLoss {
+    /// Squared hinges (Liu et al. 2020): relu(E_known - m_in)^2 + relu(m_out - E_unknown)^2.
+    Hinge,
+    /// The seed's form: mean(E_known) + relu(1 - E_unknown); unbounded below for known rows.
+    Seed,
+}
+
+/// Synthetic inputs whose energy is pushed up, shaped like the padded known batch.
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum, Serialize)]
+pub enum SyntheticNoise {
+    /// N(0, noise_std) in every dimension (the seed's choice, with std 1).
+    Gaussian,
+    /// N(mean, std) of the token table's own rows, per dimension.
+    Table,
+    None,
+}
+
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct TrainArgs {
+    /// Intents: a seed-format data.json or a CLINC150 data_full.json.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Negative sentences (noise.json: ["sentence", ...]).
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
+    /// Directory with table.safetensors and its tokenizer.json.
+    #[arg(long, default_value = "assets/minilm-l6-v2")]
+    pub table: PathBuf,
+    /// Bundle directory to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 24)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 8e-4)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 0.5)]
+    pub dropout: f32,
+    /// Output channels of each conv branch.
+    #[arg(long, default_value_t = 128)]
+    pub channels: usize,
+    /// Kernel sizes of the conv branches.
+    #[arg(long, value_delimiter = ',', default_value = "3,4,5")]
+    pub kernels: Vec<usize>,
+    /// Zero padding of each branch, in the order of --kernels.
+    #[arg(long, value_delimiter = ',', default_value = "1,1,2")]
+    pub paddings: Vec<usize>,
+    /// Most tokens per query, special tokens included.
+    #[arg(long, default_value_t = 64)]
+    pub max_len: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Share of each intent held out for validation when the data has no validation split.
+    #[arg(long, default_value_t = 0.2)]
+    pub val_fraction: f64,
+    #[arg(long, value_enum, default_value_t = EnergyLoss::Hinge)]
+    pub energy_loss: EnergyLoss,
+    /// Weight of the energy term next to cross-entropy.
+    #[arg(long, default_value_t = 0.1)]
+    pub energy_weight: f64,
+    /// Hinge margin for known sentences: energy above it is penalized.
+    #[arg(long, default_value_t = -8.0, allow_hyphen_values = true)]
+    pub margin_in: f64,
+    /// Hinge margin for noise and negatives: energy below it is penalized.
+    #[arg(long, default_value_t = -2.0, allow_hyphen_values = true)]
+    pub margin_out: f64,
+    #[arg(long, value_enum, default_value_t = SyntheticNoise::Table)]
+    pub synthetic: SyntheticNoise,
+    /// Standard deviation of --synthetic gaussian.
+    #[arg(long, default_value_t = 1.0)]
+    pub noise_std: f32,
+    #[arg(long, value_enum, default_value_t = BnStats::Known)]
+    pub bn_stats: BnStats,
+    #[arg(long, value_enum, default_value_t = ThresholdRule::Tpr95)]
+    pub threshold_rule: ThresholdRule,
+    /// Use this energy threshold instead of choosing one.
+    #[arg(long, allow_hyphen_values = true)]
+    pub threshold: Option<f32>,
+    /// cpu, or cuda (needs the `cuda` feature).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Per-epoch metrics as JSON lines (default: OUT.metrics.jsonl).
+    #[arg(long)]
+    pub metrics_log: Option<PathBuf>,
+    /// Skip the progress bar (for logs).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl TrainArgs {
+    pub fn architecture(&self) -> Result<Architecture> {
+        if self.kernels.len() != self.paddings.len() {
+            bail!(
+                "--kernels has {} entries but --paddings has {}",
+                self.kernels.len(),
+                self.paddings.len()
+            );
+        }
+        let arch = Architecture {
+            embed_dim: 0,
+            channels: self.channels,
+            branches: self
+                .kernels
+                .iter()
+                .zip(&self.paddings)
+                .map(|(&kernel, &padding)| Branch { kernel, padding })
+                .collect(),
+            max_len: self.max_len,
+        };
+        Ok(arch)
+    }
+}
+
+pub fn device(name: &str) -> Result<Device> {
+    match name {
+        "cpu" => Ok(Device::Cpu),
+        #[cfg(feature = "cuda")]
+        "cuda" => Ok(Device::new_cuda(0)?),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => bail!("this build has no CUDA: rebuild with `--features cuda`"),
+        other => bail!("unknown device `{other}` (cpu or cuda)"),
+    }
+}
+
+/// The token table and tokenizer a model is trained on.
+pub struct Embeddings {
+    pub encoder: TextEncoder,
+    pub table: EmbeddingTable,
+    pub table_bytes: Vec<u8>,
+    pub tokenizer_bytes: Vec<u8>,
+}
+
+impl Embeddings {
+    pub fn load(dir: &Path, max_len: usize) -> Result<Self> {
+        let read = |f: &str| {
+            let p = dir.join(f);
+            std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))
+        };
+        let table_bytes = read(TABLE_FILE)?;
+        let tokenizer_bytes = read(TOKENIZER_FILE)?;
+        let (table, meta) = EmbeddingTable::parse(&table_bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let encoder = TextEncoder::from_bytes(&tokenizer_bytes, max_len)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        if encoder.vocab_size() != table.rows {
+            bail!(
+                "{}: tokenizer.json has {} tokens but table.safetensors has {} rows",
+                dir.display(),
+                encoder.vocab_size(),
+                table.rows
+            );
+        }
+        if meta.tokenizer_sha256 != sha256_hex(&tokenizer_bytes) {
+            bail!("{}: tokenizer.json is not the one table.safetensors was built for (sha256 differs)", dir.display());
+        }
+        Ok(Self {
+            encoder,
+            table,
+            table_bytes,
+            tokenizer_bytes,
+        })
+    }
+}
+
+/// Per-dimension mean and standard deviation of the table's rows.
+fn table_moments(table: &EmbeddingTable) -> (Vec<f32>, Vec<f32>) {
+    let rows = table.dequantize();
+    let d = table.dim;
+    let n = table.rows as f64;
+    let mut mean = vec![0f64; d];
+    let mut sq = vec![0f64; d];
+    for row in rows.chunks_exact(d) {
+        for j in 0..d {
+            mean[j] += row[j] as f64;
+            sq[j] += (row[j] as f64).powi(2);
+        }
+    }
+    let mean: Vec<f64> = mean.iter().map(|m| m / n).collect();
+    let std = sq
+        .iter()
+        .zip(&mean)
+        .map(|(s, m)| ((s / n - m * m).max(0.0)).sqrt() as f32)
+        .collect();
+    (mean.iter().map(|&m| m as f32).collect(), std)
+}
+
+/// The energy term for one step.
+pub fn energy_loss(
+    kind: EnergyLoss,
+    known: &Tensor,
+    unknown: &[Tensor],
+    margin_in: f64,
+    margin_out: f64,
+) -> Result<Tensor> {
+    let mut loss = match kind {
+        EnergyLoss::Seed => known.mean_all()?,
+        EnergyLoss::Hinge => (known - margin_in)?.relu()?.sqr()?.mean_all()?,
+    };
+    for e in unknown.iter().filter(|e| e.elem_count() > 0) {
+        let term = match kind {
+            EnergyLoss::Seed => e.affine(-1.0, 1.0)?.relu()?.mean_all()?,
+            EnergyLoss::Hinge => e.affine(-1.0, margin_out)?.relu()?.sqr()?.mean_all()?,
+        };
+        loss = (loss + term)?;
+    }
+    Ok(loss)
+}
+
+#[derive(Serialize)]
+struct EpochLog {
+    epoch: usize,
+    loss: f64,
+    cross_entropy: f64,
+    energy_loss: f64,
+    mean_energy_known: f64,
+    mean_energy_unknown: f64,
+    val_accuracy: f64,
+    val_auroc: f64,
+    seconds: f64,
+}
+
+/// A trained model before it is written: network, metadata, dataset and embeddings.
+pub struct Trained {
+    pub network: Network,
+    pub meta: BundleMeta,
+    pub model_bytes: Vec<u8>,
+    pub val_report: evaluate::Report,
+    pub test_report: evaluate::Report,
+}
+
+/// Token ids of every sentence, computed once.
+fn encode_all(
+    encoder: &TextEncoder,
+    texts: impl Iterator<Item = impl AsRef<str>>,
+) -> Vec<Vec<u32>> {
+    texts.map(|t| encoder.encode(t.as_ref())).collect()
+}
+
+/// Candle eval-mode logits for token sequences, in batches.
+pub fn candle_logits(
+    network: &Network,
+    table: &EmbeddingTable,
+    ids: &[Vec<u32>],
+) -> Result<Vec<Vec<f32>>> {
+    let arch = &network.arch;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(256) {
+        let embedded: Vec<Vec<f32>> = chunk.iter().map(|s| table.lookup(s)).collect();
+        let rows: Vec<RowInput> = chunk
+            .iter()
+            .zip(&embedded)
+            .map(|(s, e)| RowInput {
+                embedded: e,
+                len: arch.effective_len(s.len()),
+            })
+            .collect();
+        let batch = network.batch(&rows)?;
+        out.extend(network.forward_eval(&batch)?.to_vec2::<f32>()?);
+    }
+    Ok(out)
+}
+
+pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Result<Trained> {
+    let mut arch = args.architecture()?;
+    arch.embed_dim = embeddings.table.dim;
+    arch.validate()
+        .map_err(|e| anyhow::anyhow!("architecture flags: {e}"))?;
+    if args.batch_size == 0 || args.epochs == 0 {
+        bail!("--batch-size and --epochs must be positive");
+    }
+    if dataset.train.is_empty() {
+        bail!("{}: no training sentences", dataset.source);
+    }
+    let dev = device(&args.device)?;
+    let encoder = &embeddings.encoder;
+    let table = &embeddings.table;
+    let d = table.dim;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
+    let mut network = Network::new(&arch, dataset.labels.len(), args.seed, &dev)?;
+    let mut optimizer = AdamW::new(
+        network.trainable(),
+        ParamsAdamW {
+            lr: args.lr,
+            weight_decay: 0.0,
+            ..Default::default()
+        },
+    )?;
+    let train_ids = encode_all(encoder, dataset.train.iter().map(|(t, _)| t));
+    let negative_ids = encode_all(encoder, dataset.negatives_train.iter());
+    let val_ids = encode_all(encoder, dataset.val.iter().map(|(t, _)| t));
+    let val_neg_ids = encode_all(encoder, dataset.negatives_val.iter());
+    let (noise_mean, noise_std) = match args.synthetic {
+        SyntheticNoise::Table => table_moments(table),
+        _ => (vec![0.0; d], vec![args.noise_std; d]),
+    };
+    let normal = Normal::new(0f32, 1f32).expect("unit normal");
+
+    let log_path = args
+        .metrics_log
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.metrics.jsonl", args.out.display())));
+    if let Some(parent) = log_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut log = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot write {}", log_path.display()))?;
+
+    let mut order: Vec<usize> = (0..dataset.train.len()).collect();
+    let mut negative_order: Vec<usize> = (0..negative_ids.len()).collect();
+    negative_order.shuffle(&mut rng);
+    let mut next_negative = 0;
+    let steps = order.len().div_ceil(args.batch_size);
+    for epoch in 1..=args.epochs {
+        let started = Instant::now();
+        order.shuffle(&mut rng);
+        let bar = if args.quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(steps as u64)
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(epoch.to_string());
+        let (mut sum_loss, mut sum_ce, mut sum_energy) = (0.0, 0.0, 0.0);
+        let (mut sum_ek, mut sum_eu, mut count_u) = (0.0, 0.0, 0usize);
+        for batch_idx in order.chunks(args.batch_size) {
+            let b = batch_idx.len();
+            // Rows: known sentences, then synthetic noise, then negative sentences.
+            let known_emb: Vec<Vec<f32>> = batch_idx
+                .iter()
+                .map(|&i| table.lookup(&train_ids[i]))
+                .collect();
+            let mut neg_sel = Vec::new();
+            if !negative_ids.is_empty() {
+                for _ in 0..b {
+                    if next_negative == negative_order.len() {
+                        negative_order.shuffle(&mut rng);
+                        next_negative = 0;
+                    }
+                    neg_sel.push(negative_order[next_negative]);
+                    next_negative += 1;
+                }
+            }
+            let neg_emb: Vec<Vec<f32>> = neg_sel
+                .iter()
+                .map(|&i| table.lookup(&negative_ids[i]))
+                .collect();
+            let longest = batch_idx
+                .iter()
+                .map(|&i| arch.effective_len(train_ids[i].len()))
+                .chain(
+                    neg_sel
+                        .iter()
+                        .map(|&i| arch.effective_len(negative_ids[i].len())),
+                )
+                .max()
+                .unwrap_or(1);
+            let n_noise = if args.synthetic == SyntheticNoise::None {
+                0
+            } else {
+                b
+            };
+            let noise_emb: Vec<Vec<f32>> = (0..n_noise)
+                .map(|_| {
+                    (0..longest * d)
+                        .map(|k| noise_mean[k % d] + noise_std[k % d] * normal.sample(&mut rng))
+                        .collect()
+                })
+                .collect();
+            let mut rows: Vec<RowInput> = Vec::with_capacity(3 * b);
+            for (&i, e) in batch_idx.iter().zip(&known_emb) {
+                rows.push(RowInput {
+                    embedded: e,
+                    len: arch.effective_len(train_ids[i].len()),
+                });
+            }
+            for e in &noise_emb {
+                rows.push(RowInput {
+                    embedded: e,
+                    len: longest,
+                });
+            }
+            for (&i, e) in neg_sel.iter().zip(&neg_emb) {
+                rows.push(RowInput {
+                    embedded: e,
+                    len: arch.effective_len(negative_ids[i].len()),
+                });
+            }
+            let batch = network.batch(&rows)?;
+            let groups = [(0, b), (b, n_noise), (b + n_noise, neg_sel.len())];
+            let logits =
+                network.forward_train(&batch, &groups, args.bn_stats, args.dropout, &mut rng)?;
+            let targets: Vec<u32> = batch_idx
+                .iter()
+                .map(|&i| dataset.train[i].1 as u32)
+                .collect();
+            let targets = Tensor::from_vec(targets, b, &dev)?;
+            let known_logits = logits.narrow(0, 0, b)?;
+            let ce = candle_nn::loss::cross_entropy(&known_logits, &targets)?;
+            let e = energy(&logits)?;
+            let e_known = e.narrow(0, 0, b)?;
+            let e_unknown = [
+                e.narrow(0, b, n_noise)?,
+                e.narrow(0, b + n_noise, neg_sel.len())?,
+            ];
+            let el = energy_loss(
+                args.energy_loss,
+                &e_known,
+                &e_unknown,
+                args.margin_in,
+                args.margin_out,
+            )?;
+            let loss = (&ce + (&el * args.energy_weight)?)?;
+            optimizer.backward_step(&loss)?;
+            let loss_v = loss.to_scalar::<f32>()? as f64;
+            if !loss_v.is_finite() {
+                bail!("training diverged at epoch {epoch}: loss is {loss_v}");
+            }
+            sum_loss += loss_v;
+            sum_ce += ce.to_scalar::<f32>()? as f64;
+            sum_energy += el.to_scalar::<f32>()? as f64;
+            sum_ek += e_known.sum_all()?.to_scalar::<f32>()? as f64;
+            let eu = e.narrow(0, b, e.dim(0)? - b)?;
+            sum_eu += eu.sum_all()?.to_scalar::<f32>()? as f64;
+            count_u += eu.elem_count();
+            bar.inc(1);
+            bar.set_message(format!("loss {:.4}", sum_loss / bar.position() as f64));
+        }
+        bar.finish_and_clear();
+        // Validation with the eval-mode network.
+        let val_logits = candle_logits(&network, table, &val_ids)?;
+        let val_neg_logits = candle_logits(&network, table, &val_neg_ids)?;
+        let known_e: Vec<f32> = val_logits
+            .iter()
+            .map(|l| model::decision::energy(l))
+            .collect();
+        let unknown_e: Vec<f32> = val_neg_logits
+            .iter()
+            .map(|l| model::decision::energy(l))
+            .collect();
+        let correct = val_logits
+            .iter()
+            .zip(&dataset.val)
+            .filter(|(l, (_, y))| {
+                l.iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map(|x| x.0)
+                    == Some(*y)
+            })
+            .count();
+        let entry = EpochLog {
+            epoch,
+            loss: sum_loss / steps as f64,
+            cross_entropy: sum_ce / steps as f64,
+            energy_loss: sum_energy / steps as f64,
+            mean_energy_known: sum_ek / dataset.train.len() as f64,
+            mean_energy_unknown: if count_u > 0 {
+                sum_eu / count_u as f64
+            } else {
+                f64::NAN
+            },
+            val_accuracy: correct as f64 / dataset.val.len().max(1) as f64,
+            val_auroc: evaluate::auroc(&known_e, &unknown_e),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        writeln!(log, "{}", serde_json::to_string(&entry)?)?;
+        if !args.quiet || epoch == args.epochs {
+            eprintln!(
+                "epoch {epoch:>3}  loss {:.4}  ce {:.4}  energy {:.4}  E(known) {:.2}  E(unknown) {:.2}  val acc {:.2}%  val AUROC {:.4}  {:.1}s",
+                entry.loss,
+                entry.cross_entropy,
+                entry.energy_loss,
+                entry.mean_energy_known,
+                entry.mean_energy_unknown,
+                entry.val_accuracy * 100.0,
+                entry.val_auroc,
+                entry.seconds
+            );
+        }
+    }
+
+    // The bundle's own forward pass decides the threshold: what ships is what is measured.
+    let weights = network.folded()?;
+    let mut meta = BundleMeta {
+        format_version: FORMAT_VERSION,
+        architecture: arch.clone(),
+        labels: dataset.labels.clone(),
+        threshold: 0.0,
+        tokenizer_sha256: sha256_hex(&embeddings.tokenizer_bytes),
+        table_sha256: sha256_hex(&embeddings.table_bytes),
+        training: serde_json::json!({
+            "args": args,
+            "data": dataset.source,
+            "train_sentences": dataset.train.len(),
+            "negative_sentences": dataset.negatives_train.len(),
+            "unix_time": std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        }),
+        metrics: serde_json::Value::Null,
+    };
+    let classifier = Classifier::load(BundleFiles {
+        model: &weights.serialize(&meta),
+        table: &embeddings.table_bytes,
+        tokenizer: &embeddings.tokenizer_bytes,
+    })
+    .map_err(|e| anyhow::anyhow!("the trained bundle does not load: {e}"))?;
+    let (val_known, val_unknown) = evaluate::score(&dataset.val, &dataset.negatives_val, |t| {
+        classifier.logits(t)
+    });
+    let val_known_e: Vec<f32> = val_known.iter().map(|s| s.energy).collect();
+    meta.threshold = match args.threshold {
+        Some(t) => t,
+        None => evaluate::choose_threshold(args.threshold_rule, &val_known_e, &val_unknown),
+    };
+    let (test_known, test_unknown) = evaluate::score(&dataset.test, &dataset.negatives_test, |t| {
+        classifier.logits(t)
+    });
+    let val_report = evaluate::report(&dataset.labels, &val_known, &val_unknown, meta.threshold);
+    let test_report = evaluate::report(&dataset.labels, &test_known, &test_unknown, meta.threshold);
+    meta.metrics = serde_json::json!({ "validation": val_report, "test": test_report });
+    let model_bytes = weights.serialize(&meta);
+    Ok(Trained {
+        network,
+        meta,
+        model_bytes,
+        val_report,
+        test_report,
+    })
+}
+
+/// Writes the bundle directory atomically, plus its evaluation JSON.
+pub fn write_bundle(out: &Path, trained: &Trained, embeddings: &Embeddings) -> Result<()> {
+    let metrics = serde_json::to_vec_pretty(&trained.meta.metrics)?;
+    crate::output::write_dir_atomically(
+        out,
+        &[
+            (MODEL_FILE, trained.model_bytes.clone()),
+            (TABLE_FILE, embeddings.table_bytes.clone()),
+            (TOKENIZER_FILE, embeddings.tokenizer_bytes.clone()),
+            ("evaluation.json", metrics),
+        ],
+    )
+}
+
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let dataset = crate::data::load(
+        &args.data,
+        args.noise.as_deref(),
+        args.val_fraction,
+        args.seed,
+    )?;
+    let embeddings = Embeddings::load(&args.table, args.max_len)?;
+    eprintln!(
+        "{} intents, {} training / {} validation / {} test sentences, {} / {} / {} negatives",
+        dataset.labels.len(),
+        dataset.train.len(),
+        dataset.val.len(),
+        dataset.test.len(),
+        dataset.negatives_train.len(),
+        dataset.negatives_val.len(),
+        dataset.negatives_test.len()
+    );
+    let trained = train(args, &dataset, &embeddings)?;
+    write_bundle(&args.out, &trained, &embeddings)?;
+    trained
+        .val_report
+        .print("validation (threshold chosen here)");
+    trained.test_report.print("test");
+    println!("wrote {}", args.out.display());
+    Ok(())
+}

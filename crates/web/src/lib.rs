@@ -1,0 +1,101 @@
+//! The classifier as JavaScript sees it: `new IntentClassifier(model, table, tokenizer)`
+//! from the three bundle files' bytes, then `classify(text, options)`. Every failure is a
+//! JavaScript `Error` naming the file; nothing here panics on any input.
+
+use model::{BundleFiles, Classifier, ClassifyOptions};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+pub struct IntentClassifier {
+    inner: Classifier,
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("cannot convert result: {e}")))
+}
+
+fn options(value: JsValue) -> Result<ClassifyOptions, JsError> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(ClassifyOptions::default());
+    }
+    serde_wasm_bindgen::from_value(value).map_err(|e| {
+        JsError::new(&format!(
+            "classify options: {e} (expected {{ topK?: number, threshold?: number }})"
+        ))
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info<'a> {
+    labels: &'a [String],
+    threshold: f32,
+    architecture: &'a model::Architecture,
+    max_chars: usize,
+    vocab_size: usize,
+    embedding: &'a model::table::TableMeta,
+    training: &'a serde_json::Value,
+    metrics: &'a serde_json::Value,
+    kernel: &'static str,
+}
+
+#[wasm_bindgen]
+impl IntentClassifier {
+    /// Loads a bundle from the bytes of model.safetensors, table.safetensors and tokenizer.json.
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &[u8], table: &[u8], tokenizer: &[u8]) -> Result<IntentClassifier, JsError> {
+        let inner = Classifier::load(BundleFiles {
+            model,
+            table,
+            tokenizer,
+        })
+        .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Self { inner })
+    }
+
+    /// `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`.
+    pub fn classify(&self, text: &str, options: JsValue) -> Result<JsValue, JsError> {
+        to_js(&self.inner.classify(text, &self::options(options)?))
+    }
+
+    /// `classify` for each text, in order.
+    #[wasm_bindgen(js_name = classifyBatch)]
+    pub fn classify_batch(&self, texts: Vec<String>, options: JsValue) -> Result<JsValue, JsError> {
+        let options = self::options(options)?;
+        let results: Vec<_> = texts
+            .iter()
+            .map(|t| self.inner.classify(t, &options))
+            .collect();
+        to_js(&results)
+    }
+
+    /// Raw logits, in label order.
+    pub fn logits(&self, text: &str) -> Vec<f32> {
+        self.inner.logits(text)
+    }
+
+    /// Token ids the model sees for `text`.
+    #[wasm_bindgen(js_name = tokenIds)]
+    pub fn token_ids(&self, text: &str) -> Vec<u32> {
+        self.inner.encoder().encode(text)
+    }
+
+    /// Labels, threshold, shape, embedding source, training settings and metrics.
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        let meta = self.inner.meta();
+        to_js(&Info {
+            labels: &meta.labels,
+            threshold: meta.threshold,
+            architecture: &meta.architecture,
+            max_chars: self.inner.encoder().char_bound(),
+            vocab_size: self.inner.encoder().vocab_size(),
+            embedding: self.inner.table_meta(),
+            training: &meta.training,
+            metrics: &meta.metrics,
+            kernel: model::kernels::kernel_name(),
+        })
+    }
+}

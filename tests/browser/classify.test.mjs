@@ -1,0 +1,117 @@
+// The demo page in headless Chromium: loads cleanly, classifies held-out queries, equals
+// the native forward pass, and survives odd input.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launch, openDemo, ROOT } from './harness.mjs';
+
+const expected = JSON.parse(readFileSync(join(ROOT, 'tests/browser/expected.json'), 'utf8'));
+const nativePath = join(ROOT, 'target/parity-native.json');
+
+let env;
+let demo;
+before(async () => {
+  env = await launch();
+  demo = await openDemo(env);
+});
+after(async () => env?.close());
+
+test('the demo page loads the model with no console error', async () => {
+  const info = await demo.page.evaluate(async () => (await window.classifierReady).info());
+  assert.ok(info.labels.length >= 8, `labels: ${info.labels}`);
+  assert.equal(info.kernel, 'simd128');
+  assert.deepEqual(demo.errors, []);
+  // Typing shows a result.
+  await demo.page.fill('#query', 'set a timer for ten minutes');
+  await demo.page.waitForFunction(() => document.getElementById('intent').textContent !== '…');
+  assert.equal(await demo.page.textContent('#intent'), 'timer');
+});
+
+test('held-out queries get their intent, off-topic ones come back unknown', async () => {
+  const known = await demo.page.evaluate(
+    (items) => Promise.all(items.map(([text]) => window.classify(text))),
+    expected.known,
+  );
+  const correct = known.filter((r, i) => r.intent === expected.known[i][1]);
+  const misses = known
+    .map((r, i) => [expected.known[i][0], expected.known[i][1], r.intent])
+    .filter(([, want, got]) => want !== got);
+  assert.ok(expected.known.length >= 20);
+  assert.ok(correct.length >= 20 && correct.length >= 0.9 * known.length, `misses: ${JSON.stringify(misses)}`);
+
+  const unknown = await demo.page.evaluate(
+    (texts) => Promise.all(texts.map((t) => window.classify(t))),
+    expected.unknown,
+  );
+  const rejected = unknown.filter((r) => r.intent === 'unknown' && r.known === false);
+  const accepted = unknown.filter((r) => r.known).map((r, i) => `${expected.unknown[i]} -> ${r.intent}`);
+  assert.ok(rejected.length >= 10, `accepted as known: ${accepted}`);
+});
+
+test('the result object is self-describing', async () => {
+  const r = await demo.page.evaluate(() => window.classify('base64 encode hello', { topK: 4 }));
+  assert.deepEqual(Object.keys(r).sort(), ['confidence', 'energy', 'intent', 'known', 'threshold', 'top']);
+  assert.equal(r.top.length, 4);
+  assert.equal(r.top[0].probability, r.confidence);
+  assert.ok(r.top.every((t, i) => i === 0 || t.probability <= r.top[i - 1].probability));
+  const flipped = await demo.page.evaluate((e) => window.classify('base64 encode hello', { threshold: e - 1 }), r.energy);
+  assert.equal(flipped.known, false);
+  assert.equal(flipped.intent, 'unknown');
+  const batch = await demo.page.evaluate(async () => (await window.classifierReady).classifyBatch(['timer 5 min', 'hello there']));
+  assert.equal(batch.length, 2);
+});
+
+test('browser numbers equal the native forward pass within 1e-4', async () => {
+  const native = JSON.parse(readFileSync(nativePath, 'utf8'));
+  assert.ok(native.length >= 50, `only ${native.length} parity inputs`);
+  const browser = await demo.page.evaluate(async (texts) => {
+    const clf = await window.classifierReady;
+    return texts.map((t) => ({ ids: Array.from(clf.tokenIds(t)), logits: Array.from(clf.logits(t)), result: clf.classify(t) }));
+  }, native.map((n) => n.text));
+  let worst = 0;
+  native.forEach((n, i) => {
+    const b = browser[i];
+    assert.deepEqual(b.ids, n.ids, `token ids differ for ${JSON.stringify(n.text)}`);
+    n.logits.forEach((v, j) => {
+      worst = Math.max(worst, Math.abs(v - b.logits[j]));
+    });
+    assert.equal(b.result.intent, n.result.intent, `intent differs for ${JSON.stringify(n.text)}`);
+    assert.ok(Math.abs(b.result.energy - n.result.energy) < 1e-4, `energy differs for ${JSON.stringify(n.text)}`);
+  });
+  assert.ok(worst < 1e-4, `largest logit difference ${worst}`);
+});
+
+test('odd input returns a result without throwing', async () => {
+  const results = await demo.page.evaluate(async () => {
+    const odd = {
+      empty: '',
+      spaces: '     ',
+      long: 'weather '.repeat(1250),
+      emoji: '🌦️☔️🌈 😀😀😀',
+      chinese: '今天天气怎么样',
+      loneSurrogate: 'abc\uD800def',
+      nul: 'timer\u0000\u0000 5 minutes',
+      controls: '\u0007\u001b[31m\u202Eright-to-left',
+    };
+    const out = [];
+    for (const [name, text] of Object.entries(odd)) {
+      try {
+        out.push([name, await window.classify(text)]);
+      } catch (e) {
+        out.push([name, { thrown: String(e) }]);
+      }
+    }
+    return out;
+  });
+  for (const [name, r] of results) {
+    assert.equal(typeof r.intent, 'string', `${name}: ${JSON.stringify(r)}`);
+    assert.ok(Number.isFinite(r.energy) && Number.isFinite(r.confidence), `${name}: ${JSON.stringify(r)}`);
+  }
+  const nonString = await demo.page.evaluate(async () => {
+    const clf = await window.classifierReady;
+    return [clf.classify(undefined).intent, clf.classify(42).intent];
+  });
+  assert.equal(nonString.length, 2);
+  assert.deepEqual(demo.errors, []);
+});

@@ -1,0 +1,104 @@
+// The classifier for web pages: fetches a bundle (model, token table, tokenizer) in
+// parallel, checks it in wasm, and classifies text on the spot.
+//
+//   import { loadClassifier } from './web/classifier.js';
+//   const clf = await loadClassifier('models/default/');
+//   clf.classify('weather tomorrow');  // { intent, known, confidence, energy, threshold, top }
+
+import init, { IntentClassifier } from './pkg/intent_web.js';
+
+/** The bundle's files, by role. */
+export const BUNDLE_FILES = Object.freeze({
+  model: 'model.safetensors',
+  table: 'table.safetensors',
+  tokenizer: 'tokenizer.json',
+});
+
+let wasmReady;
+/** Instantiates the wasm module once per page. */
+export function initWasm() {
+  wasmReady ??= init();
+  return wasmReady;
+}
+
+async function fetchFile(base, name) {
+  const url = new URL(name, base);
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new Error(`${name}: cannot fetch ${url} (${e.message})`);
+  }
+  if (!response.ok) {
+    throw new Error(`${name}: HTTP ${response.status} ${response.statusText} for ${url}`);
+  }
+  if ((response.headers.get('content-type') ?? '').startsWith('text/html')) {
+    throw new Error(`${name}: the server sent an HTML page instead of the file (${url})`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Loads a classifier from a bundle directory URL (relative URLs resolve against the page).
+ * Rejects with an Error naming the file that is missing, corrupt or mismatched.
+ */
+export async function loadClassifier(modelBaseUrl = 'models/default/') {
+  const started = performance.now();
+  const dir = modelBaseUrl.endsWith('/') ? modelBaseUrl : `${modelBaseUrl}/`;
+  const base = new URL(dir, globalThis.document?.baseURI ?? globalThis.location?.href);
+  const [, model, table, tokenizer] = await Promise.all([
+    initWasm(),
+    fetchFile(base, BUNDLE_FILES.model),
+    fetchFile(base, BUNDLE_FILES.table),
+    fetchFile(base, BUNDLE_FILES.tokenizer),
+  ]);
+  const inner = new IntentClassifier(model, table, tokenizer);
+  return new Classifier(inner, {
+    loadMs: performance.now() - started,
+    bytes: { model: model.length, table: table.length, tokenizer: tokenizer.length },
+  });
+}
+
+export class Classifier {
+  #inner;
+  #load;
+
+  constructor(inner, load) {
+    this.#inner = inner;
+    this.#load = load;
+  }
+
+  /** @param {string} text  @param {{topK?: number, threshold?: number}} [options] */
+  classify(text, options) {
+    return this.#live().classify(String(text ?? ''), options);
+  }
+
+  classifyBatch(texts, options) {
+    return this.#live().classifyBatch(Array.from(texts, (t) => String(t ?? '')), options);
+  }
+
+  /** Raw logits in label order (Float32Array). */
+  logits(text) {
+    return this.#live().logits(String(text ?? ''));
+  }
+
+  tokenIds(text) {
+    return this.#live().tokenIds(String(text ?? ''));
+  }
+
+  /** Labels, threshold, shape, embedding source, training and metrics, load time and sizes. */
+  info() {
+    return { ...this.#live().info(), loadMs: this.#load.loadMs, bytes: this.#load.bytes };
+  }
+
+  /** Frees the wasm memory this classifier holds. */
+  dispose() {
+    this.#inner?.free();
+    this.#inner = undefined;
+  }
+
+  #live() {
+    if (!this.#inner) throw new Error('this classifier was disposed');
+    return this.#inner;
+  }
+}

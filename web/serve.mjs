@@ -1,0 +1,59 @@
+// A small static file server for the demo and the browser tests: correct MIME types for
+// wasm and safetensors, loopback only, optional extra headers (e.g. a CSP) for tests.
+//   node web/serve.mjs [--port 8080] [--root .] [--header "Name: value"]...
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve } from 'node:path';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+  '.safetensors': 'application/octet-stream',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+export function startServer({ port = 8080, root = '.', headers = {} } = {}) {
+  const base = resolve(root);
+  const server = createServer(async (req, res) => {
+    try {
+      const path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
+      let file = normalize(join(base, path));
+      if (!file.startsWith(base)) throw Object.assign(new Error('outside root'), { code: 'ENOENT' });
+      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'Cache-Control': 'no-cache',
+        ...headers,
+      });
+      res.end(body);
+    } catch (e) {
+      res.writeHead(e.code === 'ENOENT' ? 404 : 500, { 'Content-Type': 'text/html', ...headers });
+      res.end(`<!doctype html><title>Not found</title><h1>${e.code === 'ENOENT' ? 404 : 500}</h1>`);
+    }
+  });
+  return new Promise((ok) => server.listen(port, '127.0.0.1', () => ok(server)));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const opt = (name, fallback) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  const headers = {};
+  args.forEach((a, i) => {
+    if (a === '--header') {
+      const [k, ...v] = args[i + 1].split(':');
+      headers[k.trim()] = v.join(':').trim();
+    }
+  });
+  const port = Number(opt('--port', 8080));
+  await startServer({ port, root: opt('--root', '.'), headers });
+  console.log(`serving http://127.0.0.1:${port}/`);
+}
