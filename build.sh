@@ -4,6 +4,7 @@
 #   ./build.sh serve                 the above, then serve the demo at http://127.0.0.1:8080
 #   ./build.sh test                  install what the tests need, then run every test
 #   ./build.sh wasm                  only build the wasm package (web/pkg)
+#   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
 # Installs what is missing (Debian's wasm toolchain, wasm-bindgen-cli, Chromium, npm packages).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -43,15 +44,16 @@ setup_wasm_toolchain() {
   fi
 }
 
+# build_wasm PACKAGE OUT_DIR
 build_wasm() {
+  local package="${1:-intent-web}" out="${2:-web/pkg}"
   setup_wasm_toolchain
-  log "building the wasm classifier (SIMD128)"
-  (
-    "${WASM_CARGO[@]}" build --release --target wasm32-unknown-unknown \
-      -p intent-web --target-dir target/wasm
-  )
-  wasm-bindgen --target web --no-typescript --out-dir web/pkg \
-    target/wasm/wasm32-unknown-unknown/release/intent_web.wasm
+  log "building $package for wasm32 + SIMD128"
+  "${WASM_CARGO[@]}" build --profile wasm --target wasm32-unknown-unknown \
+    -p "$package" --target-dir target/wasm
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$out" \
+    "target/wasm/wasm32-unknown-unknown/wasm/${package//-/_}.wasm"
 }
 
 train_default() {
@@ -94,7 +96,9 @@ run_tests() {
 case "${1:-build}" in
   build) train_default; build_wasm; log "done: ./build.sh serve" ;;
   serve) train_default; build_wasm; serve ;;
-  wasm) build_wasm ;;
+  wasm) build_wasm "${@:2}" ;;
+  bench) train_default; build_wasm; build_wasm candle-baseline web/pkg-candle; setup_browser_tests
+         node bench/browser.mjs ;;
   test) run_tests ;;
-  *) echo "usage: $0 [build|serve|test|wasm]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|serve|test|wasm|bench]" >&2; exit 2 ;;
 esac

@@ -77,6 +77,12 @@ impl IntentClassifier {
         self.inner.logits(text)
     }
 
+    /// Logits for already-tokenized ids (table lookup and forward pass only).
+    #[wasm_bindgen(js_name = logitsForIds)]
+    pub fn logits_for_ids(&self, ids: Vec<u32>) -> Vec<f32> {
+        self.inner.logits_for_ids(&ids)
+    }
+
     /// Token ids the model sees for `text`.
     #[wasm_bindgen(js_name = tokenIds)]
     pub fn token_ids(&self, text: &str) -> Vec<u32> {

@@ -1,0 +1,327 @@
+//! End-to-end checks of the trainer on a tiny dataset and the repo's own token table.
+
+use std::path::PathBuf;
+
+use candle_core::{Device, Tensor};
+use clap::Parser;
+use model::bundle::{MODEL_FILE, TABLE_FILE, TOKENIZER_FILE};
+use model::{BundleFiles, Classifier, ModelWeights};
+use trainer::data::Dataset;
+use trainer::network::{energy, Network, RowInput};
+use trainer::train::{self, candle_logits, energy_loss, Embeddings, EnergyLoss, TrainArgs};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+const INTENTS: &[(&str, &[&str])] = &[
+    (
+        "weather",
+        &[
+            "weather today",
+            "will it rain tomorrow",
+            "forecast for the weekend",
+            "is it sunny outside",
+            "how hot is it",
+            "temperature in paris",
+            "do i need an umbrella",
+            "snow expected tonight",
+            "weather in london",
+            "is it cold outside",
+        ],
+    ),
+    (
+        "timer",
+        &[
+            "set a timer for 5 minutes",
+            "timer 10 minutes",
+            "start a countdown",
+            "count down 30 seconds",
+            "timer for the pasta",
+            "set a 2 minute timer",
+            "start a timer",
+            "countdown one hour",
+            "remind me in 20 minutes with a timer",
+            "three minute timer",
+        ],
+    ),
+    (
+        "translate",
+        &[
+            "translate hello to french",
+            "how do you say thanks in spanish",
+            "translate this to german",
+            "what is cat in japanese",
+            "say good morning in italian",
+            "translate goodbye",
+            "english to chinese please",
+            "how to say water in korean",
+            "translate into portuguese",
+            "french for apple",
+        ],
+    ),
+    (
+        "base64",
+        &[
+            "base64 encode hello",
+            "encode this as base64",
+            "base64 of my name",
+            "convert text to base64",
+            "base64 encoding of abc",
+            "encode in base64",
+            "give me base64 for test",
+            "base64 this string",
+            "what is hello in base64",
+            "base64 encode the word cat",
+        ],
+    ),
+];
+const NOISE: &[&str] = &[
+    "who won the game last night",
+    "recipe for pancakes",
+    "tell me a joke",
+    "best laptop to buy",
+    "how tall is mount everest",
+    "what is the capital of peru",
+    "book a flight to rome",
+    "i like turtles",
+    "history of the roman empire",
+    "how do magnets work",
+];
+
+fn dataset() -> Dataset {
+    let mut ds = Dataset {
+        labels: INTENTS.iter().map(|(l, _)| l.to_string()).collect(),
+        source: "inline".into(),
+        ..Default::default()
+    };
+    for (label, (_, sentences)) in INTENTS.iter().enumerate() {
+        for (i, s) in sentences.iter().enumerate() {
+            let split = if i % 5 == 4 {
+                &mut ds.val
+            } else {
+                &mut ds.train
+            };
+            split.push((s.to_string(), label));
+        }
+    }
+    ds.test = ds.val.clone();
+    ds.negatives_train = NOISE[..7].iter().map(|s| s.to_string()).collect();
+    ds.negatives_val = NOISE[7..].iter().map(|s| s.to_string()).collect();
+    ds.negatives_test = ds.negatives_val.clone();
+    ds
+}
+
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+fn args(extra: &[&str]) -> TrainArgs {
+    let out = std::env::temp_dir().join(format!("trainer-test-{}", std::process::id()));
+    let table = repo().join("assets/minilm-l6-v2");
+    let mut argv = vec![
+        "trainer".to_string(),
+        "--data".into(),
+        "unused.json".into(),
+        "--table".into(),
+        table.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+        "--quiet".into(),
+    ];
+    if !extra.contains(&"--epochs") {
+        argv.extend(["--epochs".into(), "15".into()]);
+    }
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    Cli::parse_from(argv).train
+}
+
+fn embeddings() -> Embeddings {
+    Embeddings::load(&repo().join("assets/minilm-l6-v2"), 64).expect("repo table loads")
+}
+
+#[test]
+fn tiny_training_learns_and_the_bundle_reproduces_the_network() {
+    let args = args(&[]);
+    let ds = dataset();
+    let emb = embeddings();
+    let trained = train::train(&args, &ds, &emb).unwrap();
+    // Far above chance (25%) on held-out sentences.
+    assert!(
+        trained.val_report.closed_set_accuracy >= 0.75,
+        "val accuracy {}",
+        trained.val_report.closed_set_accuracy
+    );
+    // Write, reload, compare: the bundle's scalar forward equals candle's within 1e-4.
+    let dir = std::env::temp_dir().join(format!("bundle-test-{}", std::process::id()));
+    train::write_bundle(&dir, &trained, &emb).unwrap();
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+    let (m, t, k) = (read(MODEL_FILE), read(TABLE_FILE), read(TOKENIZER_FILE));
+    let clf = Classifier::load(BundleFiles {
+        model: &m,
+        table: &t,
+        tokenizer: &k,
+    })
+    .unwrap();
+    let long = "long query ".repeat(100);
+    let texts: Vec<&str> = INTENTS
+        .iter()
+        .flat_map(|(_, s)| s.iter().copied())
+        .chain(NOISE.iter().copied())
+        .chain(["", "x", "weather", "🌦️ 今天天气怎么样", long.as_str()])
+        .collect();
+    let ids: Vec<Vec<u32>> = texts.iter().map(|t| clf.encoder().encode(t)).collect();
+    let reference = candle_logits(&trained.network, &emb.table, &ids).unwrap();
+    let mut worst = 0f32;
+    for (text, want) in texts.iter().zip(&reference) {
+        let got = clf.logits(text);
+        for (a, b) in got.iter().zip(want) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    assert!(
+        worst < 1e-4,
+        "native scalar vs candle: largest difference {worst}"
+    );
+    assert_eq!(clf.meta().threshold, trained.meta.threshold);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn same_seed_gives_identical_weights() {
+    let ds = dataset();
+    let emb = embeddings();
+    let a = train::train(&args(&["--epochs", "2"]), &ds, &emb).unwrap();
+    let b = train::train(&args(&["--epochs", "2"]), &ds, &emb).unwrap();
+    let (wa, _) = ModelWeights::parse(&a.model_bytes).unwrap();
+    let (wb, _) = ModelWeights::parse(&b.model_bytes).unwrap();
+    assert_eq!(wa, wb);
+    let c = train::train(&args(&["--epochs", "2", "--seed", "7"]), &ds, &emb).unwrap();
+    let (wc, _) = ModelWeights::parse(&c.model_bytes).unwrap();
+    assert_ne!(wa, wc);
+}
+
+#[test]
+fn logits_do_not_depend_on_the_batch() {
+    let emb = embeddings();
+    let arch = model::Architecture {
+        embed_dim: emb.table.dim,
+        ..Default::default()
+    };
+    let net = Network::new(&arch, 4, 3, &Device::Cpu).unwrap();
+    let short = emb.encoder.encode("hi");
+    let long = emb
+        .encoder
+        .encode("a much longer sentence that pads every other row of the batch");
+    let one_token = vec![short[0]];
+    let alone = candle_logits(&net, &emb.table, std::slice::from_ref(&short)).unwrap();
+    let together = candle_logits(&net, &emb.table, &[long.clone(), short.clone(), long]).unwrap();
+    for (a, b) in alone[0].iter().zip(&together[1]) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+    // A one-token query runs (the kernel-4 branch needs two rows) and matches zero-extension.
+    let single = candle_logits(&net, &emb.table, &[one_token.clone()]).unwrap();
+    assert!(single[0].iter().all(|v| v.is_finite()));
+    let rows = emb.table.lookup(&one_token);
+    let mut extended = rows.clone();
+    extended.resize(2 * emb.table.dim, 0.0);
+    let b1 = net
+        .batch(&[RowInput {
+            embedded: &rows,
+            len: 2,
+        }])
+        .unwrap();
+    let b2 = net
+        .batch(&[RowInput {
+            embedded: &extended,
+            len: 2,
+        }])
+        .unwrap();
+    let l1 = net.forward_eval(&b1).unwrap().to_vec2::<f32>().unwrap();
+    let l2 = net.forward_eval(&b2).unwrap().to_vec2::<f32>().unwrap();
+    assert_eq!(l1, l2);
+}
+
+#[test]
+fn energy_and_losses_by_hand() {
+    let dev = Device::Cpu;
+    let logits = Tensor::new(&[[1f32, 2.0, 3.0], [0.0, 0.0, 0.0]], &dev).unwrap();
+    let e = energy(&logits).unwrap().to_vec1::<f32>().unwrap();
+    assert!((e[0] + 3.407_606).abs() < 1e-5);
+    assert!((e[1] + 3f32.ln()).abs() < 1e-5);
+
+    let known = Tensor::new(&[-10f32, -5.0], &dev).unwrap();
+    let unknown = [Tensor::new(&[-3f32, 0.0], &dev).unwrap()];
+    // Hinge: mean(0, 3^2) + mean(1^2, 0) = 4.5 + 0.5
+    let hinge = energy_loss(EnergyLoss::Hinge, &known, &unknown, -8.0, -2.0).unwrap();
+    assert!((hinge.to_scalar::<f32>().unwrap() - 5.0).abs() < 1e-6);
+    // Seed: mean(-10, -5) + mean(relu(1 + 3), relu(1 - 0)) = -7.5 + 2.5
+    let seed = energy_loss(EnergyLoss::Seed, &known, &unknown, -8.0, -2.0).unwrap();
+    assert!((seed.to_scalar::<f32>().unwrap() + 5.0).abs() < 1e-6);
+}
+
+#[test]
+fn a_tokenizer_that_does_not_match_the_table_is_refused() {
+    let dir = std::env::temp_dir().join(format!("mismatch-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        repo().join("assets/minilm-l6-v2/table.safetensors"),
+        dir.join(TABLE_FILE),
+    )
+    .unwrap();
+    // A valid tokenizer with a 3-token vocabulary.
+    std::fs::write(
+        dir.join(TOKENIZER_FILE),
+        r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],"normalizer":null,
+           "pre_tokenizer":{"type":"Whitespace"},"post_processor":null,"decoder":null,
+           "model":{"type":"WordLevel","vocab":{"[UNK]":0,"a":1,"b":2},"unk_token":"[UNK]"}}"#,
+    )
+    .unwrap();
+    let err = Embeddings::load(&dir, 64)
+        .err()
+        .expect("mismatch is an error")
+        .to_string();
+    assert!(
+        err.contains("3 tokens") && err.contains("30522 rows"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_missing_tensor_name_is_named() {
+    let err = trainer::table::read_matrix(
+        &repo().join("assets/minilm-l6-v2/table.safetensors"),
+        "embeddings.word_embeddings.weight",
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("tensor `embeddings.word_embeddings.weight` is not in the file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bundle_directories_are_replaced_whole() {
+    let dir = std::env::temp_dir().join(format!("atomic-test-{}", std::process::id()));
+    trainer::output::write_dir_atomically(&dir, &[("a", b"old".to_vec()), ("stale", vec![])])
+        .unwrap();
+    trainer::output::write_dir_atomically(&dir, &[("a", b"new".to_vec())]).unwrap();
+    assert_eq!(std::fs::read(dir.join("a")).unwrap(), b"new");
+    assert!(!dir.join("stale").exists());
+    let leftovers = std::fs::read_dir(dir.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .contains(&format!("atomic-test-{}.", std::process::id()))
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
