@@ -3,7 +3,7 @@
 #   ./build.sh [--bilingual]         train the default model if there is none, build wasm + JS
 #   ./build.sh serve                 the above, then serve the demo at http://127.0.0.1:8080
 #   ./build.sh test                  install what the tests need, then run every test
-#   ./build.sh wasm                  only build the wasm package (web/pkg)
+#   ./build.sh wasm                  only build the wasm packages (web/pkg, web/pkg-relaxed)
 #   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
 # Installs what is missing (Debian's wasm toolchain, wasm-bindgen-cli, Chromium, npm packages).
 set -euo pipefail
@@ -26,16 +26,16 @@ apt_install() {
   fi
 }
 
-# Sets WASM_CARGO (an array) to a cargo invocation that targets wasm32 with SIMD128.
+# Sets WASM_CARGO (an array) to a cargo invocation for wasm32 and WASM_LINKER_FLAGS.
 setup_wasm_toolchain() {
   if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-    export RUSTFLAGS='-C target-feature=+simd128'
+    WASM_LINKER_FLAGS=''
     WASM_CARGO=(cargo)
   else
     # No rustup wasm32 target here: Debian's rustc with std built from source.
     apt_install rustc-web cargo-web rust-web-src lld-22
     export RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc
-    export RUSTFLAGS='-C target-feature=+simd128 -C linker=/usr/lib/llvm-22/bin/wasm-ld'
+    WASM_LINKER_FLAGS='-C linker=/usr/lib/llvm-22/bin/wasm-ld'
     WASM_CARGO=(/usr/bin/cargo -Zbuild-std=std,panic_abort)
   fi
   if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
@@ -44,16 +44,25 @@ setup_wasm_toolchain() {
   fi
 }
 
-# build_wasm PACKAGE OUT_DIR
+# build_wasm PACKAGE OUT_DIR [FEATURES]: one wasm-bindgen package per target-feature set.
 build_wasm() {
-  local package="${1:-intent-web}" out="${2:-web/pkg}"
+  local package="${1:-intent-web}" out="${2:-web/pkg}" features="${3:-+simd128}"
   setup_wasm_toolchain
-  log "building $package for wasm32 + SIMD128"
-  "${WASM_CARGO[@]}" build --profile wasm --target wasm32-unknown-unknown \
-    -p "$package" --target-dir target/wasm
+  log "building $package for wasm32 ($features) into $out"
+  # Each feature set has its own target dir: different flags would rebuild everything.
+  local dir="target/wasm${features//[^a-z0-9]/-}"
+  RUSTFLAGS="-C target-feature=$features $WASM_LINKER_FLAGS" \
+    "${WASM_CARGO[@]}" build --profile wasm --target wasm32-unknown-unknown \
+    -p "$package" --target-dir "$dir"
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-    --out-dir "$out" \
-    "target/wasm/wasm32-unknown-unknown/wasm/${package//-/_}.wasm"
+    --out-dir "$out" "$dir/wasm32-unknown-unknown/wasm/${package//-/_}.wasm"
+}
+
+# The classifier twice: SIMD128 for every browser, and with relaxed-SIMD fused multiply-add
+# for browsers that have it (classifier.js picks at run time).
+build_classifier() {
+  build_wasm intent-web web/pkg +simd128
+  build_wasm intent-web web/pkg-relaxed +simd128,+relaxed-simd
 }
 
 train_default() {
@@ -83,7 +92,7 @@ serve() {
 run_tests() {
   log "native tests"
   cargo test --workspace
-  build_wasm
+  build_classifier
   train_default
   setup_browser_tests
   log "native reference outputs for the browser tests"
@@ -94,10 +103,10 @@ run_tests() {
 }
 
 case "${1:-build}" in
-  build) train_default; build_wasm; log "done: ./build.sh serve" ;;
-  serve) train_default; build_wasm; serve ;;
-  wasm) build_wasm "${@:2}" ;;
-  bench) train_default; build_wasm; build_wasm candle-baseline web/pkg-candle; setup_browser_tests
+  build) train_default; build_classifier; log "done: ./build.sh serve" ;;
+  serve) train_default; build_classifier; serve ;;
+  wasm) build_classifier ;;
+  bench) train_default; build_classifier; build_wasm candle-baseline web/pkg-candle; setup_browser_tests
          node bench/browser.mjs ;;
   test) run_tests ;;
   *) echo "usage: $0 [build|serve|test|wasm|bench]" >&2; exit 2 ;;

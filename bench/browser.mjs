@@ -29,12 +29,14 @@ try {
     const bytes = async (f) => new Uint8Array(await (await fetch(model + f)).arrayBuffer());
     const candle = new CandleTextCnn(await bytes('model.safetensors'), await bytes('table.safetensors'));
     const words = 'please tell me what the weather will be like in the city of paris tomorrow morning and afternoon and also next week for my long trip abroad with family friends colleagues neighbours cousins and everyone else i know who is coming along on this very long journey across the whole country'.split(' ');
+    // The shortest prefix of a long sentence that fills `tokens` tokens (specials included).
     const queryOf = (tokens) => {
-      for (let n = 1; n < words.length; n++) {
-        const q = words.slice(0, n).join(' ');
+      const all = words.concat(words);
+      for (let n = 1; n <= all.length; n++) {
+        const q = all.slice(0, n).join(' ');
         if (clf.tokenIds(q).length >= tokens) return q;
       }
-      return words.join(' ');
+      return all.join(' ');
     };
     const time = (fn, reps) => {
       for (let i = 0; i < 50; i++) fn();

@@ -5,7 +5,6 @@
 //   const clf = await loadClassifier('models/default/');
 //   clf.classify('weather tomorrow');  // { intent, known, confidence, energy, threshold, top }
 
-import init, { IntentClassifier } from './pkg/intent_web.js';
 
 /** The bundle's files, by role. */
 export const BUNDLE_FILES = Object.freeze({
@@ -14,11 +13,30 @@ export const BUNDLE_FILES = Object.freeze({
   tokenizer: 'tokenizer.json',
 });
 
-let wasmReady;
-/** Instantiates the wasm module once per page. */
-export function initWasm() {
-  wasmReady ??= init();
-  return wasmReady;
+// A minimal module using one relaxed-SIMD instruction (f32x4.relaxed_madd): browsers that
+// validate it get the build with fused multiply-add kernels.
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17, 0, 65, 0,
+  253, 17, 65, 0, 253, 17, 65, 0, 253, 17, 253, 133, 2, 11,
+]);
+
+/** 'relaxed' when this browser runs relaxed-SIMD wasm, else 'simd128'. */
+export function detectKernel() {
+  try {
+    return WebAssembly.validate(RELAXED_SIMD_PROBE) ? 'relaxed' : 'simd128';
+  } catch {
+    return 'simd128';
+  }
+}
+
+const builds = new Map();
+/** Instantiates a wasm build once per page; resolves to its module exports. */
+export function initWasm(kernel = detectKernel()) {
+  if (!builds.has(kernel)) {
+    const glue = kernel === 'relaxed' ? './pkg-relaxed/intent_web.js' : './pkg/intent_web.js';
+    builds.set(kernel, import(glue).then(async (m) => (await m.default(), m)));
+  }
+  return builds.get(kernel);
 }
 
 async function fetchFile(base, name) {
@@ -41,18 +59,19 @@ async function fetchFile(base, name) {
 /**
  * Loads a classifier from a bundle directory URL (relative URLs resolve against the page).
  * Rejects with an Error naming the file that is missing, corrupt or mismatched.
+ * `options.kernel`: 'relaxed' or 'simd128' to choose the wasm build (default: detected).
  */
-export async function loadClassifier(modelBaseUrl = 'models/default/') {
+export async function loadClassifier(modelBaseUrl = 'models/default/', options = {}) {
   const started = performance.now();
   const dir = modelBaseUrl.endsWith('/') ? modelBaseUrl : `${modelBaseUrl}/`;
   const base = new URL(dir, globalThis.document?.baseURI ?? globalThis.location?.href);
-  const [, model, table, tokenizer] = await Promise.all([
-    initWasm(),
+  const [wasm, model, table, tokenizer] = await Promise.all([
+    initWasm(options.kernel),
     fetchFile(base, BUNDLE_FILES.model),
     fetchFile(base, BUNDLE_FILES.table),
     fetchFile(base, BUNDLE_FILES.tokenizer),
   ]);
-  const inner = new IntentClassifier(model, table, tokenizer);
+  const inner = new wasm.IntentClassifier(model, table, tokenizer);
   return new Classifier(inner, {
     loadMs: performance.now() - started,
     bytes: { model: model.length, table: table.length, tokenizer: tokenizer.length },
@@ -80,6 +99,11 @@ export class Classifier {
   /** Raw logits in label order (Float32Array). */
   logits(text) {
     return this.#live().logits(String(text ?? ''));
+  }
+
+  /** Logits for token ids from `tokenIds` (table lookup and forward pass only). */
+  logitsForIds(ids) {
+    return this.#live().logitsForIds(Uint32Array.from(ids));
   }
 
   tokenIds(text) {

@@ -15,7 +15,7 @@ const EXAMPLES = [
   'tell me a joke',
 ];
 
-window.classifierReady = loadClassifier(modelUrl);
+window.classifierReady = loadClassifier(modelUrl, { kernel: params.get('kernel') ?? undefined });
 window.classify = async (text, options) => (await window.classifierReady).classify(text, options);
 
 function pct(x) {

@@ -222,7 +222,7 @@ fn logits_do_not_depend_on_the_batch() {
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
     // A one-token query runs (the kernel-4 branch needs two rows) and matches zero-extension.
-    let single = candle_logits(&net, &emb.table, &[one_token.clone()]).unwrap();
+    let single = candle_logits(&net, &emb.table, std::slice::from_ref(&one_token)).unwrap();
     assert!(single[0].iter().all(|v| v.is_finite()));
     let rows = emb.table.lookup(&one_token);
     let mut extended = rows.clone();

@@ -6,6 +6,19 @@ use core::arch::wasm32::*;
 
 use super::{scalar, ConvShape};
 
+/// `acc + a * b`: one fused instruction where the build enables relaxed SIMD, else two.
+#[inline(always)]
+fn madd(a: v128, b: v128, acc: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        f32x4_relaxed_madd(a, b, acc)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        f32x4_add(acc, f32x4_mul(a, b))
+    }
+}
+
 const LANES: usize = 4;
 const CHANNEL_BLOCK: usize = 2 * LANES;
 const POSITION_BLOCK: usize = 4;
@@ -48,17 +61,17 @@ pub fn conv_max(shape: ConvShape, input: &[f32], weights: &[f32], bias: &[f32], 
                     let w0 = v128_load(wr as *const v128);
                     let w1 = v128_load(wr.add(LANES) as *const v128);
                     let s = f32x4_splat(*x0.add(r));
-                    a00 = f32x4_add(a00, f32x4_mul(s, w0));
-                    a01 = f32x4_add(a01, f32x4_mul(s, w1));
+                    a00 = madd(s, w0, a00);
+                    a01 = madd(s, w1, a01);
                     let s = f32x4_splat(*x1.add(r));
-                    a10 = f32x4_add(a10, f32x4_mul(s, w0));
-                    a11 = f32x4_add(a11, f32x4_mul(s, w1));
+                    a10 = madd(s, w0, a10);
+                    a11 = madd(s, w1, a11);
                     let s = f32x4_splat(*x2.add(r));
-                    a20 = f32x4_add(a20, f32x4_mul(s, w0));
-                    a21 = f32x4_add(a21, f32x4_mul(s, w1));
+                    a20 = madd(s, w0, a20);
+                    a21 = madd(s, w1, a21);
                     let s = f32x4_splat(*x3.add(r));
-                    a30 = f32x4_add(a30, f32x4_mul(s, w0));
-                    a31 = f32x4_add(a31, f32x4_mul(s, w1));
+                    a30 = madd(s, w0, a30);
+                    a31 = madd(s, w1, a31);
                 }
                 max0 = f32x4_max(max0, f32x4_max(f32x4_max(a00, a10), f32x4_max(a20, a30)));
                 max1 = f32x4_max(max1, f32x4_max(f32x4_max(a01, a11), f32x4_max(a21, a31)));
@@ -70,8 +83,8 @@ pub fn conv_max(shape: ConvShape, input: &[f32], weights: &[f32], bias: &[f32], 
                 for r in 0..window {
                     let wr = w.add(r * channels);
                     let s = f32x4_splat(*xt.add(r));
-                    a0 = f32x4_add(a0, f32x4_mul(s, v128_load(wr as *const v128)));
-                    a1 = f32x4_add(a1, f32x4_mul(s, v128_load(wr.add(LANES) as *const v128)));
+                    a0 = madd(s, v128_load(wr as *const v128), a0);
+                    a1 = madd(s, v128_load(wr.add(LANES) as *const v128), a1);
                 }
                 max0 = f32x4_max(max0, a0);
                 max1 = f32x4_max(max1, a1);
