@@ -1,0 +1,306 @@
+//! Every way a bundle can be broken gives an error naming the file, never a panic.
+
+use std::collections::HashMap;
+
+use model::bundle::{self, sha256_hex, BundleMeta, FORMAT_VERSION};
+use model::table::TableMeta;
+use model::{Architecture, Branch, BundleFiles, Classifier, EmbeddingTable, ModelWeights};
+use safetensors::Dtype;
+
+const TOKENIZER: &str = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
+  "normalizer":{"type":"Lowercase"},"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,
+  "decoder":null,"model":{"type":"WordLevel","unk_token":"[UNK]",
+  "vocab":{"[UNK]":0,"weather":1,"today":2,"timer":3,"five":4,"minutes":5}}}"#;
+
+struct Bundle {
+    model: Vec<u8>,
+    table: Vec<u8>,
+    tokenizer: Vec<u8>,
+}
+
+fn arch() -> Architecture {
+    Architecture {
+        embed_dim: 4,
+        channels: 8,
+        branches: vec![
+            Branch {
+                kernel: 3,
+                padding: 1,
+            },
+            Branch {
+                kernel: 4,
+                padding: 1,
+            },
+        ],
+        max_len: 16,
+    }
+}
+
+fn weights(labels: usize) -> ModelWeights {
+    let a = arch();
+    let fill = |n: usize, k: f32| {
+        (0..n)
+            .map(|i| ((i as f32 * k).sin()) * 0.3)
+            .collect::<Vec<f32>>()
+    };
+    ModelWeights {
+        branch_weights: a
+            .branches
+            .iter()
+            .map(|b| fill(a.channels * a.embed_dim * b.kernel, 0.7))
+            .collect(),
+        branch_biases: a.branches.iter().map(|_| fill(a.channels, 1.3)).collect(),
+        classifier_weight: fill(labels * a.features(), 0.9),
+        classifier_bias: fill(labels, 2.1),
+    }
+}
+
+fn meta(table: &[u8], tokenizer: &[u8]) -> BundleMeta {
+    BundleMeta {
+        format_version: FORMAT_VERSION,
+        architecture: arch(),
+        labels: vec!["weather".into(), "timer".into()],
+        threshold: -1.5,
+        tokenizer_sha256: sha256_hex(tokenizer),
+        table_sha256: sha256_hex(table),
+        training: serde_json::Value::Null,
+        metrics: serde_json::Value::Null,
+    }
+}
+
+fn table_bytes(rows: usize, tokenizer: &[u8]) -> Vec<u8> {
+    let values: Vec<f32> = (0..rows * 4).map(|i| (i as f32 * 0.37).cos()).collect();
+    EmbeddingTable::quantize(&values, 4).serialize(&TableMeta {
+        source: "test".into(),
+        dim: 4,
+        source_dim: 4,
+        explained_variance: 1.0,
+        tokenizer_sha256: sha256_hex(tokenizer),
+    })
+}
+
+fn valid() -> Bundle {
+    let tokenizer = TOKENIZER.as_bytes().to_vec();
+    let table = table_bytes(6, &tokenizer);
+    let model = weights(2).serialize(&meta(&table, &tokenizer));
+    Bundle {
+        model,
+        table,
+        tokenizer,
+    }
+}
+
+fn load(b: &Bundle) -> Result<Classifier, model::BundleError> {
+    Classifier::load(BundleFiles {
+        model: &b.model,
+        table: &b.table,
+        tokenizer: &b.tokenizer,
+    })
+}
+
+/// A model file with one metadata entry changed (or removed with `None`).
+fn with_meta(change: &str, value: Option<&str>) -> Bundle {
+    let mut b = valid();
+    let mut map = meta(&b.table, &b.tokenizer).to_map();
+    match value {
+        Some(v) => map.insert(change.into(), v.into()),
+        None => map.remove(change),
+    };
+    b.model = raw_model(&weights(2), map, Dtype::F32);
+    b
+}
+
+fn raw_model(w: &ModelWeights, map: HashMap<String, String>, branch_dtype: Dtype) -> Vec<u8> {
+    let a = arch();
+    let mut tensors = Vec::new();
+    for (i, b) in a.branches.iter().enumerate() {
+        let data = bundle::f32_bytes(&w.branch_weights[i]);
+        let (dtype, data) = if branch_dtype == Dtype::F64 {
+            (
+                Dtype::F64,
+                w.branch_weights[i]
+                    .iter()
+                    .flat_map(|v| (*v as f64).to_le_bytes())
+                    .collect(),
+            )
+        } else {
+            (Dtype::F32, data)
+        };
+        tensors.push((
+            bundle::names::branch_weight(i),
+            dtype,
+            vec![a.channels, a.embed_dim, b.kernel],
+            data,
+        ));
+        tensors.push((
+            bundle::names::branch_bias(i),
+            Dtype::F32,
+            vec![a.channels],
+            bundle::f32_bytes(&w.branch_biases[i]),
+        ));
+    }
+    let labels = w.classifier_bias.len();
+    tensors.push((
+        bundle::names::CLASSIFIER_WEIGHT.into(),
+        Dtype::F32,
+        vec![labels, a.features()],
+        bundle::f32_bytes(&w.classifier_weight),
+    ));
+    tensors.push((
+        bundle::names::CLASSIFIER_BIAS.into(),
+        Dtype::F32,
+        vec![labels],
+        bundle::f32_bytes(&w.classifier_bias),
+    ));
+    bundle::serialize_tensors(tensors, map)
+}
+
+fn expect_error(name: &str, b: Bundle, file: &str, words: &[&str]) {
+    match load(&b) {
+        Ok(_) => panic!("{name}: loaded a broken bundle"),
+        Err(e) => {
+            assert_eq!(e.file, file, "{name}: {e}");
+            for w in words {
+                assert!(
+                    e.problem.contains(w),
+                    "{name}: `{e}` does not mention `{w}`"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_valid_bundle_loads_and_classifies() {
+    let clf = load(&valid()).unwrap();
+    let r = clf.classify("weather today", &Default::default());
+    assert!(r.energy.is_finite());
+    assert_eq!(clf.encoder().encode("weather today"), vec![1, 2]);
+}
+
+#[test]
+fn twelve_faults_each_name_their_file() {
+    let v = valid;
+    let html = b"<!doctype html><html><body><h1>404 Not Found</h1></body></html>".to_vec();
+
+    let mut b = v();
+    b.model.truncate(b.model.len() / 2);
+    expect_error("truncated model", b, "model.safetensors", &["safetensors"]);
+
+    let mut b = v();
+    b.model.clear();
+    expect_error(
+        "zero-length model",
+        b,
+        "model.safetensors",
+        &["safetensors"],
+    );
+
+    let mut b = v();
+    b.model = raw_model(
+        &weights(2),
+        meta(&b.table, &b.tokenizer).to_map(),
+        Dtype::F64,
+    );
+    expect_error(
+        "wrong dtype",
+        b,
+        "model.safetensors",
+        &["dtype F64", "branches.0.weight"],
+    );
+
+    // The metadata says 4 channels; the tensors have 8.
+    let wrong = serde_json::to_string(&Architecture {
+        channels: 4,
+        ..arch()
+    })
+    .unwrap();
+    let b = with_meta("architecture", Some(&wrong));
+    expect_error("wrong shape", b, "model.safetensors", &["shape"]);
+
+    let mut b = v();
+    b.model = raw_model(
+        &weights(3),
+        meta(&b.table, &b.tokenizer).to_map(),
+        Dtype::F32,
+    );
+    expect_error(
+        "label count vs classifier rows",
+        b,
+        "model.safetensors",
+        &["classifier.weight", "shape"],
+    );
+
+    let mut b = v();
+    let mut w = weights(2);
+    w.classifier_weight[5] = f32::NAN;
+    b.model = raw_model(&w, meta(&b.table, &b.tokenizer).to_map(), Dtype::F32);
+    expect_error(
+        "NaN weight",
+        b,
+        "model.safetensors",
+        &["non-finite", "classifier.weight"],
+    );
+
+    let mut b = v();
+    let mut w = weights(2);
+    w.branch_weights[0][0] = f32::INFINITY;
+    b.model = raw_model(&w, meta(&b.table, &b.tokenizer).to_map(), Dtype::F32);
+    expect_error("infinite weight", b, "model.safetensors", &["non-finite"]);
+
+    expect_error(
+        "threshold missing",
+        with_meta("threshold", None),
+        "model.safetensors",
+        &["threshold", "missing"],
+    );
+    expect_error(
+        "unknown format version",
+        with_meta("format_version", Some("99")),
+        "model.safetensors",
+        &["version 99"],
+    );
+
+    // Tokenizer with 4 tokens but a 6-row table; hashes agree, so the vocabulary check decides.
+    let mut b = v();
+    b.tokenizer = TOKENIZER
+        .replace(r#","five":4,"minutes":5"#, "")
+        .into_bytes();
+    b.table = table_bytes(6, &b.tokenizer);
+    b.model = weights(2).serialize(&meta(&b.table, &b.tokenizer));
+    expect_error(
+        "vocab vs table rows",
+        b,
+        "tokenizer.json",
+        &["4 tokens", "6 rows"],
+    );
+
+    let mut b = v();
+    let last = b.table.len() - 1;
+    b.table[last] ^= 0x55;
+    expect_error("tampered table", b, "table.safetensors", &["sha256"]);
+
+    let mut b = v();
+    // Header length field claims far more bytes than the file has.
+    b.model[..8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    expect_error(
+        "header claims too much",
+        b,
+        "model.safetensors",
+        &["safetensors"],
+    );
+
+    let mut b = v();
+    b.model = html.clone();
+    expect_error(
+        "HTML page as model",
+        b,
+        "model.safetensors",
+        &["safetensors"],
+    );
+
+    let mut b = v();
+    b.tokenizer = html;
+    // Hash checks come first: an HTML page never matches the recorded hash.
+    expect_error("HTML page as tokenizer", b, "tokenizer.json", &["sha256"]);
+}
