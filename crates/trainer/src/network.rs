@@ -5,7 +5,6 @@
 
 use anyhow::{ensure, Result};
 use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Shape, Tensor, Var, D};
-use model::bundle::names;
 use model::{Architecture, ModelWeights};
 use rand::{Rng, SeedableRng};
 
@@ -46,7 +45,7 @@ pub struct Batch {
     pub offsets: Vec<Vec<usize>>,
 }
 
-/// `x @ w` whose backward pass computes only w's gradient: the inputs are fixed table
+/// `(x @ w)ᵀ` (channel-major) whose backward pass computes only w's gradient: the inputs are fixed table
 /// rows, so their gradient (a third of a conv's backward cost) is never needed.
 struct FrozenInputMatmul;
 
@@ -79,15 +78,16 @@ impl CustomOp2 for FrozenInputMatmul {
         } else {
             gemm::Parallelism::None
         };
-        // SAFETY: the slices above hold exactly m·k, k·n and m·n row-major values.
+        // SAFETY: the slices hold exactly m·k and k·n row-major values; `out` receives the
+        // m x n product transposed ([n, m] row-major: column stride m, row stride 1).
         unsafe {
             gemm::gemm(
                 m,
                 n,
                 k,
                 out.as_mut_ptr(),
+                m as isize,
                 1,
-                n as isize,
                 false,
                 x.as_ptr(),
                 1,
@@ -103,7 +103,7 @@ impl CustomOp2 for FrozenInputMatmul {
                 parallelism,
             );
         }
-        Ok((CpuStorage::F32(out), Shape::from((m, n))))
+        Ok((CpuStorage::F32(out), Shape::from((n, m))))
     }
 
     fn bwd(
@@ -113,7 +113,7 @@ impl CustomOp2 for FrozenInputMatmul {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((None, Some(x.t()?.matmul(grad)?)))
+        Ok((None, Some(x.t()?.matmul(&grad.t()?)?)))
     }
 }
 
@@ -121,7 +121,7 @@ fn frozen_input_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor> {
     Ok(if x.device().is_cpu() {
         x.apply_op2(w, FrozenInputMatmul)?
     } else {
-        x.matmul(w)?
+        x.matmul(w)?.t()?.contiguous()?
     })
 }
 
@@ -131,8 +131,8 @@ pub struct Network {
     pub device: Device,
     /// Per branch, PyTorch layout [channels, embed_dim, kernel].
     pub conv_weights: Vec<Var>,
-    /// All branches' biases, BatchNorm scales and shifts, concatenated: [features].
-    pub conv_bias: Var,
+    /// All branches' BatchNorm scales and shifts, concatenated: [features]. The convs have
+    /// no bias of their own: BatchNorm subtracts the mean, so one would never be trained.
     pub bn_gamma: Var,
     pub bn_beta: Var,
     pub running_mean: Tensor,
@@ -152,12 +152,10 @@ impl Network {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let (d, c, f) = (arch.embed_dim, arch.channels, arch.features());
         let mut conv_weights = Vec::new();
-        let mut bias = Vec::new();
         for b in &arch.branches {
             let bound = 1.0 / ((d * b.kernel) as f32).sqrt();
             let w = uniform(&mut rng, c * d * b.kernel, bound);
             conv_weights.push(Var::from_vec(w, (c, d, b.kernel), device)?);
-            bias.extend(uniform(&mut rng, c, bound));
         }
         let bound = 1.0 / (f as f32).sqrt();
         let cw = uniform(&mut rng, labels * f, bound);
@@ -167,7 +165,6 @@ impl Network {
             labels,
             device: device.clone(),
             conv_weights,
-            conv_bias: Var::from_vec(bias, f, device)?,
             bn_gamma: Var::from_vec(vec![1f32; f], f, device)?,
             bn_beta: Var::from_vec(vec![0f32; f], f, device)?,
             running_mean: Tensor::zeros(f, DType::F32, device)?,
@@ -180,7 +177,6 @@ impl Network {
     pub fn trainable(&self) -> Vec<Var> {
         let mut vars = self.conv_weights.clone();
         vars.extend([
-            self.conv_bias.clone(),
             self.bn_gamma.clone(),
             self.bn_beta.clone(),
             self.classifier_weight.clone(),
@@ -251,7 +247,8 @@ impl Network {
         })
     }
 
-    /// Pre-BatchNorm conv outputs of each branch at its valid positions: [n_b, channels].
+    /// Pre-BatchNorm conv outputs of each branch at its valid positions, channel-major
+    /// ([channels, n_b]) so per-channel statistics and broadcasts run along contiguous rows.
     fn conv(&self, batch: &Batch) -> Result<Vec<Tensor>> {
         let (d, c) = (self.arch.embed_dim, self.arch.channels);
         self.conv_weights
@@ -261,20 +258,21 @@ impl Network {
                 let k = self.arch.branches[b].kernel;
                 // [c, d, k] -> [k, d, c] -> [k·d, c]: row tap·d + i, as the windows are laid out.
                 let w = w.permute((2, 1, 0))?.reshape((k * d, c))?;
-                let bias = self.conv_bias.as_tensor().narrow(0, b * c, c)?;
-                Ok(frozen_input_matmul(&batch.windows[b], &w)?.broadcast_add(&bias)?)
+                frozen_input_matmul(&batch.windows[b], &w)
             })
             .collect()
     }
 
-    /// Per-branch BatchNorm, given per-feature mean and variance ([features]).
+    /// BatchNorm of branch `b`'s [channels, n] outputs, given per-feature mean and variance
+    /// ([features]).
     fn normalize(&self, b: usize, y: &Tensor, mean: &Tensor, var: &Tensor) -> Result<Tensor> {
         let c = self.arch.channels;
-        let slice = |t: &Tensor| t.narrow(0, b * c, c);
-        let scale = ((slice(var)? + BN_EPS)?.sqrt()?.recip()? * slice(self.bn_gamma.as_tensor())?)?;
-        Ok(y.broadcast_sub(&slice(mean)?)?
+        let column = |t: &Tensor| t.narrow(0, b * c, c)?.reshape((c, 1));
+        let scale =
+            ((column(var)? + BN_EPS)?.sqrt()?.recip()? * column(self.bn_gamma.as_tensor())?)?;
+        Ok(y.broadcast_sub(&column(mean)?)?
             .broadcast_mul(&scale)?
-            .broadcast_add(&slice(self.bn_beta.as_tensor())?)?)
+            .broadcast_add(&column(self.bn_beta.as_tensor())?)?)
     }
 
     /// Batch statistics over rows `start..start+len`, every branch: mean, biased var and
@@ -291,10 +289,10 @@ impl Network {
             let from = batch.offsets[b][start];
             let n = batch.offsets[b][start + len] - from;
             ensure!(n > 0, "a BatchNorm group has no positions");
-            let yg = y.narrow(0, from, n)?;
-            let mean = yg.mean(0)?;
-            vars.push(yg.broadcast_sub(&mean)?.sqr()?.mean(0)?);
-            means.push(mean);
+            let yg = y.narrow(1, from, n)?;
+            let mean = yg.mean_keepdim(1)?;
+            vars.push(yg.broadcast_sub(&mean)?.sqr()?.mean(1)?);
+            means.push(mean.squeeze(1)?);
             counts.push(Tensor::full(n as f32, self.arch.channels, &self.device)?);
         }
         Ok((
@@ -314,23 +312,23 @@ impl Network {
         Ok(())
     }
 
-    /// ReLU and global max-pool of normalized branch outputs: [rows, features].
+    /// ReLU and global max-pool of normalized [channels, n_b] branch outputs: [rows, features].
     fn pool(&self, ys: &[Tensor], batch: &Batch) -> Result<Tensor> {
         let c = self.arch.channels;
-        let zero = Tensor::zeros((1, c), DType::F32, &self.device)?;
+        let zero = Tensor::zeros((c, 1), DType::F32, &self.device)?;
         let pooled = ys
             .iter()
             .zip(&batch.grid_index)
             .map(|(y, index)| {
-                // After ReLU every value is >= 0, so the zero row never wins over a valid
+                // After ReLU every value is >= 0, so the zero column never wins over a valid
                 // position (each row has at least one per branch).
-                let y = Tensor::cat(&[&y.relu()?, &zero], 0)?;
-                Ok(y.index_select(index, 0)?
-                    .reshape((batch.rows, batch.positions, c))?
-                    .max(1)?)
+                let y = Tensor::cat(&[&y.relu()?, &zero], 1)?;
+                Ok(y.index_select(index, 1)?
+                    .reshape((c, batch.rows, batch.positions))?
+                    .max(D::Minus1)?)
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Tensor::cat(&pooled, 1)?)
+        Ok(Tensor::cat(&pooled, 0)?.t()?)
     }
 
     fn classify(&self, features: &Tensor) -> Result<Tensor> {
@@ -368,12 +366,12 @@ impl Network {
                     for (b, y) in ys.iter().enumerate() {
                         let from = batch.offsets[b][start];
                         let n = batch.offsets[b][start + len] - from;
-                        parts[b].push(self.normalize(b, &y.narrow(0, from, n)?, &mean, &var)?);
+                        parts[b].push(self.normalize(b, &y.narrow(1, from, n)?, &mean, &var)?);
                     }
                 }
                 parts
                     .iter()
-                    .map(|p| Ok(Tensor::cat(p, 0)?))
+                    .map(|p| Ok(Tensor::cat(p, 1)?))
                     .collect::<Result<_>>()?
             }
         };
@@ -414,7 +412,6 @@ impl Network {
         let scale = (inv * self.bn_gamma.as_tensor())?.to_vec1::<f32>()?;
         let mean = self.running_mean.to_vec1::<f32>()?;
         let beta = self.bn_beta.as_tensor().to_vec1::<f32>()?;
-        let bias = self.conv_bias.as_tensor().to_vec1::<f32>()?;
         let mut branch_weights = Vec::new();
         let mut branch_biases = Vec::new();
         for (b, w) in self.conv_weights.iter().enumerate() {
@@ -431,7 +428,7 @@ impl Network {
                 (0..c)
                     .map(|o| {
                         let f = b * c + o;
-                        (bias[f] - mean[f]) * scale[f] + beta[f]
+                        beta[f] - mean[f] * scale[f]
                     })
                     .collect(),
             );
@@ -457,45 +454,6 @@ impl Network {
             "training diverged: the folded weights hold NaN or infinity"
         );
         Ok(weights)
-    }
-
-    /// Named training parameters (unfolded), for checkpoints and inspection.
-    pub fn named_tensors(&self) -> Result<Vec<(String, Tensor)>> {
-        let c = self.arch.channels;
-        let mut out = Vec::new();
-        for (b, w) in self.conv_weights.iter().enumerate() {
-            let slice = |t: &Tensor| t.narrow(0, b * c, c);
-            out.push((names::branch_param(b, "conv.weight"), w.as_tensor().clone()));
-            out.push((
-                names::branch_param(b, "conv.bias"),
-                slice(self.conv_bias.as_tensor())?,
-            ));
-            out.push((
-                names::branch_param(b, "bn.weight"),
-                slice(self.bn_gamma.as_tensor())?,
-            ));
-            out.push((
-                names::branch_param(b, "bn.bias"),
-                slice(self.bn_beta.as_tensor())?,
-            ));
-            out.push((
-                names::branch_param(b, "bn.running_mean"),
-                slice(&self.running_mean)?,
-            ));
-            out.push((
-                names::branch_param(b, "bn.running_var"),
-                slice(&self.running_var)?,
-            ));
-        }
-        out.push((
-            names::CLASSIFIER_WEIGHT.into(),
-            self.classifier_weight.as_tensor().clone(),
-        ));
-        out.push((
-            names::CLASSIFIER_BIAS.into(),
-            self.classifier_bias.as_tensor().clone(),
-        ));
-        Ok(out)
     }
 }
 
