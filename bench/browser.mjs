@@ -10,6 +10,7 @@ import { execSync } from 'node:child_process';
 import { launch, ROOT } from '../tests/browser/harness.mjs';
 
 const MODEL = process.env.MODEL ?? 'models/default/';
+const KERNEL = process.env.KERNEL ?? ''; // '' = the page's choice, or simd128 / relaxed
 // Cross-origin isolation gives performance.now() microsecond resolution.
 const env = await launch({
   headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
@@ -17,7 +18,7 @@ const env = await launch({
 try {
   const page = await env.browser.newPage();
   const t0 = Date.now();
-  await page.goto(`${env.baseUrl}index.html?model=${encodeURIComponent(MODEL)}`);
+  await page.goto(`${env.baseUrl}index.html?model=${encodeURIComponent(MODEL)}${KERNEL ? `&kernel=${KERNEL}` : ''}`);
   await page.evaluate(() => window.classify('weather today'));
   const firstResultMs = Date.now() - t0;
   const version = await env.browser.browser()?.version?.() ?? 'chromium';
@@ -49,7 +50,7 @@ try {
       out.sort((a, b) => a - b);
       return { p50: out[Math.floor(reps * 0.5)], p95: out[Math.floor(reps * 0.95)] };
     };
-    const rows = {};
+    const rows = { kernel: clf.info().kernel };
     for (const tokens of [8, 64]) {
       const q = queryOf(tokens);
       const ids = clf.tokenIds(q);
@@ -87,12 +88,14 @@ try {
   const report = [
     `\n## ${new Date().toISOString().slice(0, 10)} · commit ${commit} · ${MODEL}`,
     '',
-    `Command: \`node bench/browser.mjs\`  `,
+    `Command: \`KERNEL=${KERNEL} node bench/browser.mjs\`  `,
     `Machine: ${cpus()[0].model}, ${cpus().length} cores, Linux ${release()}; headless Chromium ${version}`,
+    '',
+    `Kernel: ${results.kernel}`,
     '',
     '| tokens | classify() p50 | p95 | forward SIMD128 p50 | forward candle conv1d p50 | speed-up | max logit diff |',
     '|---|---|---|---|---|---|---|',
-    ...Object.values(results).map((r) =>
+    ...Object.values(results).filter((r) => typeof r === 'object').map((r) =>
       `| ${r.tokens} | ${ms(r.classify.p50)} ms | ${ms(r.classify.p95)} ms | ${ms(r.forwardSimd.p50)} ms | ${ms(r.forwardCandle.p50)} ms | ${(r.forwardCandle.p50 / r.forwardSimd.p50).toFixed(1)}x | ${r.maxDiff.toExponential(1)} |`),
     '',
     `Navigation to first result on localhost: ${firstResultMs} ms`,
