@@ -23,6 +23,9 @@ pub enum ThresholdRule {
     Tpr95,
     /// Best known-vs-unknown F1 on validation (needs validation negatives; falls back to tpr95).
     BestF1,
+    /// Best mean of in-scope accuracy and unknown recall on validation: both kinds of
+    /// mistake weigh the same (needs validation negatives; falls back to tpr95).
+    Balanced,
 }
 
 /// Energy at which a fraction `keep` of `known` energies is at or below.
@@ -36,21 +39,51 @@ pub fn quantile_threshold(known: &[f32], keep: f64) -> f32 {
     e[idx]
 }
 
-pub fn choose_threshold(rule: ThresholdRule, known: &[f32], unknown: &[f32]) -> f32 {
+/// The candidate threshold (an observed energy) that maximises `score`.
+fn best_threshold(known: &[f32], unknown: &[f32], score: impl Fn(f32) -> f64) -> f32 {
+    let mut candidates: Vec<f32> = known
+        .iter()
+        .chain(unknown)
+        .copied()
+        .filter(|e| e.is_finite())
+        .collect();
+    candidates.sort_by(f32::total_cmp);
+    candidates.dedup();
+    let mut best = (f64::NEG_INFINITY, quantile_threshold(known, 0.95));
+    for &t in &candidates {
+        let s = score(t);
+        if s > best.0 {
+            best = (s, t);
+        }
+    }
+    best.1
+}
+
+pub fn choose_threshold(rule: ThresholdRule, known: &[KnownScore], unknown: &[f32]) -> f32 {
+    let known_e: Vec<f32> = known.iter().map(|s| s.energy).collect();
     match rule {
-        ThresholdRule::Tpr95 => quantile_threshold(known, 0.95),
-        ThresholdRule::BestF1 if unknown.is_empty() => quantile_threshold(known, 0.95),
+        ThresholdRule::Tpr95 => quantile_threshold(&known_e, 0.95),
+        _ if unknown.is_empty() || known.is_empty() => quantile_threshold(&known_e, 0.95),
         ThresholdRule::BestF1 => {
-            let mut candidates: Vec<f32> = known.iter().chain(unknown).copied().collect();
-            candidates.sort_by(f32::total_cmp);
-            let mut best = (f64::NEG_INFINITY, candidates[0]);
-            for &t in &candidates {
-                let b = Binary::at(known, unknown, t);
-                if b.f1 > best.0 {
-                    best = (b.f1, t);
-                }
-            }
-            best.1
+            best_threshold(&known_e, unknown, |t| Binary::at(&known_e, unknown, t).f1)
+        }
+        ThresholdRule::Balanced => {
+            // Sorting once makes each candidate O(log n) instead of a pass over both sets.
+            let mut correct: Vec<f32> = known
+                .iter()
+                .filter(|s| s.predicted == s.label)
+                .map(|s| s.energy)
+                .collect();
+            correct.sort_by(f32::total_cmp);
+            let mut rejected: Vec<f32> = unknown.to_vec();
+            rejected.sort_by(f32::total_cmp);
+            best_threshold(&known_e, unknown, |t| {
+                let accepted_correct = correct.partition_point(|&e| e <= t);
+                let rejected_unknown = rejected.len() - rejected.partition_point(|&e| e <= t);
+                (accepted_correct as f64 / known.len() as f64
+                    + rejected_unknown as f64 / unknown.len() as f64)
+                    / 2.0
+            })
         }
     }
 }
@@ -304,5 +337,23 @@ mod tests {
         let b = Binary::at(&known, &[96.0, 50.0], 95.0);
         assert!((b.recall - 0.5).abs() < 1e-12);
         assert!((b.precision - 1.0 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn balanced_threshold_weighs_both_mistakes() {
+        let known_at = |energy, correct: bool| KnownScore {
+            label: 0,
+            predicted: if correct { 0 } else { 1 },
+            energy,
+        };
+        // Correct known at 1..=8, two wrong known at 9 and 10, unknown at 6.5, 11, 12.
+        let mut known: Vec<KnownScore> = (1..=8).map(|e| known_at(e as f32, true)).collect();
+        known.extend([known_at(9.0, false), known_at(10.0, false)]);
+        let unknown = [6.5, 11.0, 12.0];
+        // At 8: 8/10 correct accepted, 2/3 unknown rejected (0.733); at 6: 0.6 and 1.0 (0.8).
+        let t = choose_threshold(ThresholdRule::Balanced, &known, &unknown);
+        assert_eq!(t, 6.0);
+        // Without negatives it falls back to accepting 95% of known sentences.
+        assert_eq!(choose_threshold(ThresholdRule::Balanced, &known, &[]), 10.0);
     }
 }

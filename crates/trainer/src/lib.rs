@@ -2,6 +2,7 @@
 //! `network` + `train` → `evaluate` → `output` (atomic bundle directories).
 
 pub mod data;
+pub mod distill;
 pub mod evaluate;
 pub mod network;
 pub mod output;

@@ -62,6 +62,10 @@ struct EvaluateArgs {
     /// Override the bundle's threshold.
     #[arg(long, allow_hyphen_values = true)]
     threshold: Option<f32>,
+    /// Choose the threshold anew on the dataset's validation split with this rule
+    /// (instead of the bundle's); test figures stay untouched by the choice.
+    #[arg(long, value_enum, conflicts_with = "threshold")]
+    threshold_rule: Option<evaluate::ThresholdRule>,
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -115,7 +119,14 @@ fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
         "{} has other intents than the bundle",
         args.data.display()
     );
-    let threshold = args.threshold.unwrap_or(classifier.meta().threshold);
+    let threshold = match args.threshold_rule {
+        Some(rule) => {
+            let (known, unknown) =
+                evaluate::score(&ds.val, &ds.negatives_val, |s| classifier.logits(s));
+            evaluate::choose_threshold(rule, &known, &unknown)
+        }
+        None => args.threshold.unwrap_or(classifier.meta().threshold),
+    };
     let (known, unknown) = evaluate::score(&ds.test, &ds.negatives_test, |s| classifier.logits(s));
     let report = evaluate::report(&ds.labels, &known, &unknown, threshold);
     report.print(&format!(

@@ -1,6 +1,8 @@
 //! `trainer table`: a pretrained model's token embeddings → the compact table.
-//! PCA to `dims` (covariance accumulated in blocks, eigenvectors from faer), then int8
-//! with one scale per row.
+//! The rows are either the model's input embedding layer or, with `--embeddings distilled`,
+//! each token's output from the model's encoder (see `distill`). PCA to `dims`
+//! (covariance accumulated in blocks, eigenvectors from faer), then int8 with one scale
+//! per row.
 
 use std::path::{Path, PathBuf};
 
@@ -25,9 +27,18 @@ pub struct TableArgs {
     /// safetensors file with the token-embedding matrix (default: MODEL_DIR/model.safetensors).
     #[arg(long)]
     pub weights: Option<PathBuf>,
-    /// Name of the [vocab, d] token-embedding tensor.
+    /// Name of the [vocab, d] token-embedding tensor (`--embeddings input`).
     #[arg(long, default_value = "embeddings.word_embeddings.weight")]
     pub tensor: String,
+    /// Which vectors become the table's rows.
+    #[arg(long, value_enum, default_value_t = EmbeddingSource::Input)]
+    pub embeddings: EmbeddingSource,
+    /// The encoder's config.json (`--embeddings distilled`; default: MODEL_DIR/config.json).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
     /// PCA dimensions kept.
     #[arg(long, default_value_t = 128)]
     pub dims: usize,
@@ -37,6 +48,14 @@ pub struct TableArgs {
     /// Output directory: receives table.safetensors and a copy of tokenizer.json.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmbeddingSource {
+    /// The model's input token-embedding matrix (`--tensor`).
+    Input,
+    /// Each token run alone through the model's BERT encoder, output states mean-pooled.
+    Distilled,
 }
 
 /// Principal components of the rows of a [rows, cols] matrix.
@@ -198,7 +217,31 @@ pub fn run(args: &TableArgs) -> Result<()> {
         .with_context(|| format!("cannot read {}", tokenizer_path.display()))?;
     let encoder = model::TextEncoder::from_bytes(&tokenizer_bytes, 64)
         .map_err(|e| anyhow::anyhow!("{}: {}", tokenizer_path.display(), e.problem))?;
-    let (matrix, rows, cols) = read_matrix(&weights_path, &args.tensor)?;
+    let started = std::time::Instant::now();
+    let (matrix, rows, cols, origin) = match args.embeddings {
+        EmbeddingSource::Input => {
+            let (m, r, c) = read_matrix(&weights_path, &args.tensor)?;
+            (m, r, c, args.tensor.clone())
+        }
+        EmbeddingSource::Distilled => {
+            let config = args
+                .config
+                .clone()
+                .or_else(|| in_dir("config.json"))
+                .context("give --model-dir or --config")?;
+            let (m, r, c) = crate::distill::encoder_token_embeddings(
+                &config,
+                &weights_path,
+                encoder.tokenizer(),
+                args.quiet,
+            )?;
+            println!(
+                "encoder outputs for {r} tokens in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            (m, r, c, "encoder output, mean-pooled per token".to_string())
+        }
+    };
     if encoder.vocab_size() != rows {
         bail!(
             "{} has {} tokens but tensor `{}` in {} has {rows} rows",
@@ -208,7 +251,6 @@ pub fn run(args: &TableArgs) -> Result<()> {
             weights_path.display()
         );
     }
-    let started = std::time::Instant::now();
     let pca = pca(&matrix, cols, args.dims)?;
     let projected = pca.project(&matrix, cols);
     drop(matrix);
@@ -229,7 +271,7 @@ pub fn run(args: &TableArgs) -> Result<()> {
         source: args
             .source
             .clone()
-            .unwrap_or_else(|| format!("{} :: {}", weights_path.display(), args.tensor)),
+            .unwrap_or_else(|| format!("{} :: {origin}", weights_path.display())),
         dim: args.dims,
         source_dim: cols,
         explained_variance: pca.explained_variance,

@@ -540,10 +540,9 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     let (val_known, val_unknown) = evaluate::score(&dataset.val, &dataset.negatives_val, |t| {
         classifier.logits(t)
     });
-    let val_known_e: Vec<f32> = val_known.iter().map(|s| s.energy).collect();
     meta.threshold = match args.threshold {
         Some(t) => t,
-        None => evaluate::choose_threshold(args.threshold_rule, &val_known_e, &val_unknown),
+        None => evaluate::choose_threshold(args.threshold_rule, &val_known, &val_unknown),
     };
     let (test_known, test_unknown) = evaluate::score(&dataset.test, &dataset.negatives_test, |t| {
         classifier.logits(t)
