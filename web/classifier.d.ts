@@ -21,6 +21,41 @@ export interface Classification {
   threshold: number;
   /** The best `topK` intents, most probable first. */
   top: IntentScore[];
+  /** Only with `{ evidence: true }`: which tokens drove the top intent. */
+  evidence?: Evidence;
+}
+
+/** One token of the text and its push toward the explained intent. */
+export interface TokenEvidence {
+  token: string;
+  /** Offsets into the text (string indices); start === end for special tokens. */
+  start: number;
+  end: number;
+  /** Sum of the shares of the channels whose winning window covers this token. */
+  contribution: number;
+}
+
+/** One conv channel: the window that won its max-pool and what it adds to the logit. */
+export interface ChannelEvidence {
+  branch: number;
+  channel: number;
+  /** Token positions start..end of the winning window (may reach into padding). */
+  start: number;
+  end: number;
+  /** Pooled activation (after ReLU). */
+  activation: number;
+  /** activation × the classifier weight for the explained intent. */
+  contribution: number;
+}
+
+/** Why the top intent scored as it did: bias + Σ channels.contribution === logit. */
+export interface Evidence {
+  /** The top intent (also when the result is unknown). */
+  intent: string;
+  logit: number;
+  bias: number;
+  tokens: TokenEvidence[];
+  channels: ChannelEvidence[];
 }
 
 export interface ClassifyOptions {
@@ -28,6 +63,8 @@ export interface ClassifyOptions {
   topK?: number;
   /** Energy threshold for this call (default: the classifier's). */
   threshold?: number;
+  /** Also return `evidence` (classify only; costs a slower forward pass). */
+  evidence?: boolean;
 }
 
 export interface LoadOptions {
@@ -62,7 +99,7 @@ export interface ModelInfo {
   maxChars: number;
   vocabSize: number;
   /** The token table: its source (with license), dims and format. */
-  embedding: { source: string; dim: string; format: string; [key: string]: string };
+  embedding: { source: string; dim: number; source_dim: number; explained_variance: number; tokenizer_sha256: string };
   /** License of the embedding source, when it names one. */
   license: string | null;
   /** When the model was trained (ISO 8601), when recorded. */

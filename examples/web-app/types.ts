@@ -10,6 +10,9 @@ const p: number = r.top[0].probability;
 r.nonexistent;
 // @ts-expect-error intent is a string
 const wrong: number = r.intent;
+const why = direct.classify('set a timer', { evidence: true }).evidence;
+const strongest: string | undefined = why?.tokens[0].token;
+const share: number | undefined = why?.channels[0].contribution;
 const batch: Classification[] = direct.classifyBatch(['a', 'b']);
 direct.setThreshold(-7.5);
 const info: ModelInfo = direct.info();
@@ -23,4 +26,4 @@ const notYet: Classification = worker.classify('set a timer');
 const card: ModelInfo = await worker.info();
 worker.dispose();
 
-export { intent, known, p, wrong, batch, bytes, later, notYet, card };
+export { strongest, share, intent, known, p, wrong, batch, bytes, later, notYet, card };
