@@ -1,5 +1,5 @@
 // Offline: table and tokenizer are kept in the Cache API under their sha256, so a second
-// visit fetches neither; a new model version (new hashes) is picked up and never mixed
+// visit fetches neither and only revalidates model.safetensors (304); a new model version (new hashes) is picked up and never mixed
 // with the old files. Requests are counted at the server (page and worker alike).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +19,11 @@ before(async () => {
   mkdirSync(DIR, { recursive: true });
   cpSync(join(ROOT, 'models/default'), join(DIR, 'model'), { recursive: true });
   env = await launch();
-  env.server.on('request', (req) => requests.push(new URL(req.url, 'http://x').pathname));
+  env.server.on('request', (req, res) => {
+    const entry = { path: new URL(req.url, 'http://x').pathname };
+    requests.push(entry);
+    res.on('finish', () => { entry.status = res.statusCode; });
+  });
 });
 after(async () => {
   await env?.close();
@@ -40,8 +44,13 @@ async function visit(worker) {
     return { intent: r.intent, energy: r.energy, cached: info.cached, labels: info.labels };
   }, [MODEL_URL, worker]);
   await page.close();
-  const fetched = (name) => requests.filter((p) => p === `/${URL_DIR}${name}`).length;
-  return { ...out, fetched: { model: fetched('model.safetensors'), table: fetched('table.safetensors'), tokenizer: fetched('tokenizer.json') } };
+  const of = (name) => requests.filter((r) => r.path === `/${URL_DIR}${name}`);
+  const fetched = (name) => of(name).length;
+  return {
+    ...out,
+    fetched: { model: fetched('model.safetensors'), table: fetched('table.safetensors'), tokenizer: fetched('tokenizer.json') },
+    modelStatus: of('model.safetensors').map((r) => r.status),
+  };
 }
 
 // Rewrites model.safetensors' metadata (the tensors stay as they are).
@@ -66,6 +75,8 @@ test('the second visit fetches neither table nor tokenizer, on the page and in a
   for (const worker of [false, true]) {
     const again = await visit(worker);
     assert.deepEqual(again.fetched, { model: 1, table: 0, tokenizer: 0 }, `worker: ${worker}`);
+    // model.safetensors is only revalidated: 304, no body.
+    assert.deepEqual(again.modelStatus, [304], `worker: ${worker}`);
     assert.deepEqual(again.cached.sort(), ['table.safetensors', 'tokenizer.json']);
     assert.equal(again.energy, first.energy);
   }
@@ -83,6 +94,7 @@ test('a new model version is picked up, its changed file fetched, the old one dr
   const v2 = await visit(true);
   assert.equal(v2.intent, 'countdown', 'the new model is used');
   assert.deepEqual(v2.fetched, { model: 1, table: 0, tokenizer: 1 });
+  assert.deepEqual(v2.modelStatus, [200], 'the changed model is downloaded');
   assert.deepEqual(v2.cached, ['table.safetensors']);
   const again = await visit(false);
   assert.deepEqual(again.fetched, { model: 1, table: 0, tokenizer: 0 });
@@ -107,6 +119,6 @@ test('cache: false fetches every file', async () => {
   }, MODEL_URL);
   await page.close();
   for (const f of ['model.safetensors', 'table.safetensors', 'tokenizer.json']) {
-    assert.ok(requests.includes(`/${URL_DIR}${f}`), `${f} not fetched`);
+    assert.ok(requests.some((r) => r.path === `/${URL_DIR}${f}`), `${f} not fetched`);
   }
 });
