@@ -171,3 +171,19 @@ test('dispose: later calls fail with an Error, in both modes; worker load errors
   });
   assert.match(failed, /model\.safetensors: HTTP 404/);
 });
+
+test('evidence never throws on odd input', async () => {
+  const out = await direct.page.evaluate(async () => {
+    const clf = await window.classifierReady;
+    const odd = ['', '   ', 'weather '.repeat(1250), '🌦️☔️🌈 😀', '今天天气怎么样', 'abc\uD800def', 'timer\u0000 5', '\u202Eright'];
+    return odd.map((t) => {
+      try {
+        const e = clf.classify(t, { evidence: true }).evidence;
+        return { tokens: e.tokens.length, ok: e.tokens.every((k) => k.start <= k.end && k.end <= t.length) };
+      } catch (err) {
+        return { thrown: String(err) };
+      }
+    });
+  });
+  for (const r of out) assert.ok(r.ok, JSON.stringify(out));
+});
