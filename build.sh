@@ -78,7 +78,7 @@ train_default() {
 
 setup_browser_tests() {
   apt_install chromium chromium-driver
-  if [ ! -d node_modules/playwright-core ]; then
+  if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/tsc ]; then
     log "installing npm packages for the browser tests"
     npm ci --no-audit --no-fund
   fi
@@ -98,6 +98,8 @@ run_tests() {
   log "native reference outputs for the browser tests"
   cargo run -q -p trainer --release -- logits --bundle "$MODEL_DIR" \
     --texts tests/browser/parity-texts.json --out target/parity-native.json
+  log "type-checking the package's declarations against examples/web-app"
+  node_modules/.bin/tsc -p examples/web-app --noEmit
   log "browser tests (headless Chromium)"
   node --test --test-concurrency=1 tests/browser/
 }

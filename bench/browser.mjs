@@ -18,7 +18,7 @@ const env = await launch({
 try {
   const page = await env.browser.newPage();
   const t0 = Date.now();
-  await page.goto(`${env.baseUrl}index.html?model=${encodeURIComponent(MODEL)}${KERNEL ? `&kernel=${KERNEL}` : ''}`);
+  await page.goto(`${env.baseUrl}index.html?worker=0&model=${encodeURIComponent(MODEL)}${KERNEL ? `&kernel=${KERNEL}` : ''}`);
   await page.evaluate(() => window.classify('weather today'));
   const firstResultMs = Date.now() - t0;
   const version = await env.browser.browser()?.version?.() ?? 'chromium';

@@ -1,7 +1,8 @@
 // The classifier for web pages: fetches a bundle (model, token table, tokenizer) in
-// parallel, checks it in wasm, and classifies text on the spot.
+// parallel, checks it in wasm, and classifies text on the spot, on the page or in a
+// module worker. The large files are kept in the Cache API under their sha256.
 //
-//   import { loadClassifier } from './web/classifier.js';
+//   import { loadClassifier } from 'intent-classifier';
 //   const clf = await loadClassifier('models/default/');
 //   clf.classify('weather tomorrow');  // { intent, known, confidence, energy, threshold, top }
 
@@ -39,11 +40,13 @@ export function initWasm(kernel = detectKernel()) {
   return builds.get(kernel);
 }
 
-async function fetchFile(base, name) {
-  const url = new URL(name, base);
+/** The Cache API bucket that holds bundle files, keyed by content hash. */
+export const CACHE_NAME = 'intent-classifier-v1';
+
+async function fetchFile(url, name, init) {
   let response;
   try {
-    response = await fetch(url);
+    response = await fetch(url, init);
   } catch (e) {
     throw new Error(`${name}: cannot fetch ${url} (${e.message})`);
   }
@@ -57,43 +60,149 @@ async function fetchFile(base, name) {
 }
 
 /**
+ * The `__metadata__` of a safetensors file, or null when the bytes are not one (the wasm
+ * loader then reports the real problem, naming the file).
+ */
+export function safetensorsMetadata(bytes) {
+  try {
+    if (bytes.length < 8) return null;
+    const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+    if (n > bytes.length - 8) return null;
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    return header.__metadata__ ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function openCache(enabled) {
+  // The Cache API exists only in secure contexts (https, localhost) and may be blocked.
+  if (!enabled || !globalThis.caches) return null;
+  try {
+    return await caches.open(CACHE_NAME);
+  } catch {
+    return null;
+  }
+}
+
+// The key names the content, not the location: a new model version has new hashes, so
+// its files can never be mixed with an older version's.
+const cacheKey = (url, sha256) => `${url.origin}${url.pathname}?sha256=${sha256}`;
+
+/**
+ * Fetches the three files. model.safetensors is always asked of the server (revalidated,
+ * it is the smallest and names the others' hashes); table and tokenizer come from the
+ * cache when their hash is there. Returns { files, cached, store } where store() saves
+ * the fetched ones once the wasm loader has verified them.
+ */
+async function fetchBundle(base, useCache) {
+  const cache = await openCache(useCache);
+  const url = (name) => new URL(name, base);
+  const model = await fetchFile(url(BUNDLE_FILES.model), BUNDLE_FILES.model, { cache: 'no-cache' });
+  const meta = safetensorsMetadata(model) ?? {};
+  const hashes = { table: meta.table_sha256, tokenizer: meta.tokenizer_sha256 };
+  const files = { model };
+  const cached = [];
+  const fresh = [];
+  await Promise.all(
+    ['table', 'tokenizer'].map(async (role) => {
+      const name = BUNDLE_FILES[role];
+      const key = hashes[role] && cacheKey(url(name), hashes[role]);
+      const hit = cache && key ? await cache.match(key) : undefined;
+      if (hit) {
+        files[role] = new Uint8Array(await hit.arrayBuffer());
+        cached.push(name);
+      } else {
+        files[role] = await fetchFile(url(name), name);
+        if (key) fresh.push([url(name), key, files[role]]);
+      }
+    }),
+  );
+  async function store() {
+    if (!cache) return;
+    try {
+      for (const [fileUrl, key, bytes] of fresh) {
+        // Drop older versions of the same file, then keep this one.
+        const prefix = `${fileUrl.origin}${fileUrl.pathname}?sha256=`;
+        for (const old of await cache.keys()) {
+          if (old.url.startsWith(prefix) && old.url !== key) await cache.delete(old);
+        }
+        await cache.put(key, new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }));
+      }
+    } catch {
+      // A full or unavailable cache only costs the next visit a download.
+    }
+  }
+  return { files, cached, store };
+}
+
+function resolveBase(modelBaseUrl) {
+  const url = String(modelBaseUrl);
+  const dir = url.endsWith('/') ? url : `${url}/`;
+  return new URL(dir, globalThis.document?.baseURI ?? globalThis.location?.href);
+}
+
+// Model card fields derived from the bundle's metadata.
+function card(info) {
+  const unix = info.training?.unix_time;
+  const license = /\(([^()]+)\)\s*$/.exec(info.embedding?.source ?? '')?.[1] ?? null;
+  return {
+    trainedAt: typeof unix === 'number' ? new Date(unix * 1000).toISOString() : null,
+    license,
+  };
+}
+
+/**
  * Loads a classifier from a bundle directory URL (relative URLs resolve against the page).
  * Rejects with an Error naming the file that is missing, corrupt or mismatched.
  * `options.kernel`: 'relaxed' or 'simd128' to choose the wasm build (default: detected).
+ * `options.worker`: run in a module worker; every method then returns a Promise.
+ * `options.cache`: keep table and tokenizer in the Cache API (default true).
  */
 export async function loadClassifier(modelBaseUrl = 'models/default/', options = {}) {
+  const base = resolveBase(modelBaseUrl);
+  if (options.worker) return WorkerClassifier.start(base, options);
   const started = performance.now();
-  const dir = modelBaseUrl.endsWith('/') ? modelBaseUrl : `${modelBaseUrl}/`;
-  const base = new URL(dir, globalThis.document?.baseURI ?? globalThis.location?.href);
-  const [wasm, model, table, tokenizer] = await Promise.all([
-    initWasm(options.kernel),
-    fetchFile(base, BUNDLE_FILES.model),
-    fetchFile(base, BUNDLE_FILES.table),
-    fetchFile(base, BUNDLE_FILES.tokenizer),
-  ]);
+  const [wasm, bundle] = await Promise.all([initWasm(options.kernel), fetchBundle(base, options.cache ?? true)]);
+  const { model, table, tokenizer } = bundle.files;
   const inner = new wasm.IntentClassifier(model, table, tokenizer);
+  await bundle.store();
   return new Classifier(inner, {
     loadMs: performance.now() - started,
     bytes: { model: model.length, table: table.length, tokenizer: tokenizer.length },
+    cached: bundle.cached,
   });
 }
 
 export class Classifier {
   #inner;
   #load;
+  #threshold;
 
   constructor(inner, load) {
     this.#inner = inner;
     this.#load = load;
   }
 
+  #options(options) {
+    return this.#threshold === undefined ? options : { threshold: this.#threshold, ...options };
+  }
+
   /** @param {string} text  @param {{topK?: number, threshold?: number}} [options] */
   classify(text, options) {
-    return this.#live().classify(String(text ?? ''), options);
+    return this.#live().classify(String(text ?? ''), this.#options(options));
   }
 
   classifyBatch(texts, options) {
-    return this.#live().classifyBatch(Array.from(texts, (t) => String(t ?? '')), options);
+    return this.#live().classifyBatch(Array.from(texts, (t) => String(t ?? '')), this.#options(options));
+  }
+
+  /** Sets the energy threshold for later calls; undefined restores the model's own. */
+  setThreshold(threshold) {
+    if (threshold !== undefined && !Number.isFinite(threshold)) {
+      throw new Error(`setThreshold: expected a finite number, got ${threshold}`);
+    }
+    this.#threshold = threshold;
   }
 
   /** Raw logits in label order (Float32Array). */
@@ -110,9 +219,18 @@ export class Classifier {
     return this.#live().tokenIds(String(text ?? ''));
   }
 
-  /** Labels, threshold, shape, embedding source, training and metrics, load time and sizes. */
+  /** Labels, threshold, shape, embedding source and license, training date and metrics, sizes. */
   info() {
-    return { ...this.#live().info(), loadMs: this.#load.loadMs, bytes: this.#load.bytes };
+    const info = this.#live().info();
+    return {
+      ...info,
+      ...card(info),
+      modelThreshold: info.threshold,
+      threshold: this.#threshold ?? info.threshold,
+      loadMs: this.#load.loadMs,
+      bytes: this.#load.bytes,
+      cached: this.#load.cached,
+    };
   }
 
   /** Frees the wasm memory this classifier holds. */
@@ -124,5 +242,66 @@ export class Classifier {
   #live() {
     if (!this.#inner) throw new Error('this classifier was disposed');
     return this.#inner;
+  }
+}
+
+/** The same API in a module worker: every method returns a Promise. */
+export class WorkerClassifier {
+  #worker;
+  #pending = new Map();
+  #next = 0;
+
+  static async start(base, options) {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    const clf = new WorkerClassifier(worker);
+    const { kernel, cache } = options;
+    try {
+      await clf.#call('load', [base.href, { kernel, cache }]);
+    } catch (e) {
+      clf.dispose();
+      throw e;
+    }
+    return clf;
+  }
+
+  constructor(worker) {
+    this.#worker = worker;
+    worker.onmessage = ({ data }) => {
+      const pending = this.#pending.get(data.id);
+      if (!pending) return;
+      this.#pending.delete(data.id);
+      if ('error' in data) pending.reject(new Error(data.error));
+      else pending.resolve(data.result);
+    };
+    worker.onerror = (e) => this.#failAll(new Error(`classifier worker: ${e.message ?? 'failed to start'}`));
+  }
+
+  #failAll(error) {
+    for (const { reject } of this.#pending.values()) reject(error);
+    this.#pending.clear();
+  }
+
+  #call(method, args) {
+    if (!this.#worker) return Promise.reject(new Error('this classifier was disposed'));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, method, args });
+    });
+  }
+
+  classify(text, options) { return this.#call('classify', [String(text ?? ''), options]); }
+  classifyBatch(texts, options) { return this.#call('classifyBatch', [Array.from(texts, (t) => String(t ?? '')), options]); }
+  setThreshold(threshold) { return this.#call('setThreshold', [threshold]); }
+  logits(text) { return this.#call('logits', [String(text ?? '')]); }
+  logitsForIds(ids) { return this.#call('logitsForIds', [Array.from(ids)]); }
+  tokenIds(text) { return this.#call('tokenIds', [String(text ?? '')]); }
+  info() { return this.#call('info', []); }
+
+  /** Ends the worker (and the wasm memory with it). */
+  dispose() {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#failAll(new Error('this classifier was disposed'));
   }
 }

@@ -24,13 +24,21 @@ export function startServer({ port = 8080, root = '.', headers = {} } = {}) {
       const path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
       let file = normalize(join(base, path));
       if (!file.startsWith(base)) throw Object.assign(new Error('outside root'), { code: 'ENOENT' });
-      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      let info = await stat(file);
+      if (info.isDirectory()) {
+        file = join(file, 'index.html');
+        info = await stat(file);
+      }
+      // A validator, so a revalidating client (no-cache) gets 304 and no body.
+      const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+      const common = { 'Cache-Control': 'no-cache', ETag: etag, ...headers };
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, common);
+        res.end();
+        return;
+      }
       const body = await readFile(file);
-      res.writeHead(200, {
-        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
-        'Cache-Control': 'no-cache',
-        ...headers,
-      });
+      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...common });
       res.end(body);
     } catch (e) {
       res.writeHead(e.code === 'ENOENT' ? 404 : 500, { 'Content-Type': 'text/html', ...headers });

@@ -10,12 +10,14 @@ const expected = JSON.parse(readFileSync(join(ROOT, 'tests/browser/expected.json
 const nativePath = join(ROOT, 'target/parity-native.json');
 
 let env;
-let demo; // the page as a visitor gets it (relaxed-SIMD build where the browser has it)
+// The page with the model on the main thread (synchronous calls; the worker mode is
+// tested against it in features.test.mjs).
+let demo; // relaxed-SIMD build where the browser has it
 let plain; // the same page forced onto the SIMD128-only build
 before(async () => {
   env = await launch();
-  demo = await openDemo(env);
-  plain = await openDemo(env, '?kernel=simd128');
+  demo = await openDemo(env, '?worker=0');
+  plain = await openDemo(env, '?kernel=simd128&worker=0');
 });
 after(async () => env?.close());
 

@@ -17,8 +17,8 @@ const FLAGS = [
 ];
 
 /** Starts a server and a browser; returns { server, browser, baseUrl, close }. */
-export async function launch({ headers = {} } = {}) {
-  const server = await startServer({ port: 0, root: ROOT, headers });
+export async function launch({ headers = {}, root = ROOT } = {}) {
+  const server = await startServer({ port: 0, root, headers });
   const baseUrl = `http://127.0.0.1:${server.address().port}/`;
   const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
   const browser = await chromium.launchPersistentContext(profile, {

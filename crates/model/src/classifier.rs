@@ -1,11 +1,11 @@
 //! A loaded bundle: tokenizer, token table and network checked against each other, and
 //! `classify`, the whole pipeline from text to decision.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bundle::{sha256_hex, TABLE_FILE, TOKENIZER_FILE};
 use crate::decision::{decide, Classification};
-use crate::forward::TextCnn;
+use crate::forward::{ChannelEvidence, TextCnn};
 use crate::table::TableMeta;
 use crate::{BundleError, BundleFiles, BundleMeta, EmbeddingTable, ModelWeights, TextEncoder};
 
@@ -17,6 +17,8 @@ pub struct ClassifyOptions {
     pub top_k: usize,
     /// Overrides the bundle's energy threshold for this call.
     pub threshold: Option<f32>,
+    /// Also explain the decision (see [`Classifier::evidence`]).
+    pub evidence: bool,
 }
 
 impl Default for ClassifyOptions {
@@ -24,8 +26,32 @@ impl Default for ClassifyOptions {
         Self {
             top_k: 3,
             threshold: None,
+            evidence: false,
         }
     }
+}
+
+/// One token of the query and how much it pushed the explained intent's logit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenEvidence {
+    pub token: String,
+    /// UTF-16 offsets into the text (JavaScript string indices); equal for special tokens.
+    pub start: usize,
+    pub end: usize,
+    pub contribution: f32,
+}
+
+/// Which tokens drove the decision toward `intent` (the top intent, known or not).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    pub intent: String,
+    pub logit: f32,
+    pub bias: f32,
+    pub tokens: Vec<TokenEvidence>,
+    /// Every pooled channel, with its winning window in token positions.
+    pub channels: Vec<ChannelEvidence>,
 }
 
 pub struct Classifier {
@@ -112,6 +138,47 @@ impl Classifier {
 
     pub fn logits(&self, text: &str) -> Vec<f32> {
         self.logits_for_ids(&self.encoder.encode(text))
+    }
+
+    /// Explains the top logit of `text`: per channel its max-pool window and contribution,
+    /// per token the sum of the shares of the windows covering it, with its offsets.
+    pub fn evidence(&self, text: &str) -> Evidence {
+        let text = match text.char_indices().nth(self.encoder.char_bound()) {
+            Some((cut, _)) => &text[..cut],
+            None => text,
+        };
+        let (ids, offsets) = match self.encoder.tokenizer().encode(text, true) {
+            Ok(e) => (e.get_ids().to_vec(), e.get_offsets().to_vec()),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        let embedded = self.table.lookup(&ids);
+        let explained = self.network.explain(&embedded, ids.len(), None);
+        // Byte offsets → UTF-16 offsets, clamped onto char boundaries.
+        let utf16 = |byte: usize| {
+            let mut b = byte.min(text.len());
+            while !text.is_char_boundary(b) {
+                b -= 1;
+            }
+            text[..b].encode_utf16().count()
+        };
+        let tokens = ids
+            .iter()
+            .zip(&offsets)
+            .zip(&explained.token_contributions)
+            .map(|((&id, &(s, e)), &contribution)| TokenEvidence {
+                token: self.encoder.tokenizer().id_to_token(id).unwrap_or_default(),
+                start: utf16(s),
+                end: utf16(e),
+                contribution,
+            })
+            .collect();
+        Evidence {
+            intent: self.meta.labels[explained.label].clone(),
+            logit: explained.logit,
+            bias: explained.bias,
+            tokens,
+            channels: explained.channels,
+        }
     }
 
     pub fn classify(&self, text: &str, options: &ClassifyOptions) -> Classification {

@@ -1,7 +1,38 @@
 //! Table rows → logits with the BatchNorm-folded TextCNN, one query at a time.
 
+use serde::Serialize;
+
 use crate::kernels::{conv_max, ConvShape};
 use crate::{Architecture, ModelWeights};
+
+/// One pooled channel's share of a logit: its max-pool winner and what it adds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelEvidence {
+    pub branch: usize,
+    pub channel: usize,
+    /// Token positions of the winning window, `start..end`; they may reach into the
+    /// zero padding (below 0 or past the last token).
+    pub start: isize,
+    pub end: isize,
+    /// The pooled activation (after ReLU).
+    pub activation: f32,
+    /// activation × the classifier weight of this channel for the explained label.
+    pub contribution: f32,
+}
+
+/// Why one logit is what it is: `bias + Σ channels[i].contribution == logit`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogitEvidence {
+    pub label: usize,
+    pub logit: f32,
+    pub bias: f32,
+    pub channels: Vec<ChannelEvidence>,
+    /// Per input token: the contributions of the channels whose window covers it, each
+    /// shared equally among the real tokens of that window.
+    pub token_contributions: Vec<f32>,
+}
 
 /// The folded network with conv weights in the kernels' layout.
 #[derive(Clone, Debug)]
@@ -102,6 +133,99 @@ impl TextCnn {
     }
 }
 
+impl TextCnn {
+    /// The slow, explainable twin of [`TextCnn::logits`]: the same network written as a
+    /// direct convolution that also records each channel's max-pool winner, and the
+    /// decomposition of logit `label` (out of range: the top logit) into channel and
+    /// token contributions. Used only when evidence is asked for, so the fast path stays.
+    pub fn explain(&self, embedded: &[f32], tokens: usize, label: Option<usize>) -> LogitEvidence {
+        let a = &self.arch;
+        let (d, c) = (a.embed_dim, a.channels);
+        let tokens = tokens.min(embedded.len() / d).min(a.max_len);
+        let len = a.effective_len(tokens);
+        let mut channels = Vec::with_capacity(a.features());
+        for (bi, b) in a.branches.iter().enumerate() {
+            let w = &self.window_weights[bi];
+            let out_len = a.output_len(*b, len);
+            let mut best = vec![(f32::NEG_INFINITY, 0usize); c];
+            let mut acc = vec![0f32; c];
+            for t in 0..out_len {
+                acc.copy_from_slice(&self.biases[bi]);
+                for tap in 0..b.kernel {
+                    let pos = t as isize + tap as isize - b.padding as isize;
+                    if pos < 0 || pos as usize >= tokens {
+                        continue; // zero padding or zero extension
+                    }
+                    let row = &embedded[pos as usize * d..(pos as usize + 1) * d];
+                    for (i, &x) in row.iter().enumerate() {
+                        let wrow = &w[(tap * d + i) * c..(tap * d + i + 1) * c];
+                        for (a, &wv) in acc.iter_mut().zip(wrow) {
+                            *a += wv * x;
+                        }
+                    }
+                }
+                for (b, &v) in best.iter_mut().zip(&acc) {
+                    if v > b.0 {
+                        *b = (v, t);
+                    }
+                }
+            }
+            for (o, &(v, t)) in best.iter().enumerate() {
+                let start = t as isize - b.padding as isize;
+                channels.push(ChannelEvidence {
+                    branch: bi,
+                    channel: o,
+                    start,
+                    end: start + b.kernel as isize,
+                    activation: v.max(0.0),
+                    contribution: 0.0,
+                });
+            }
+        }
+        let n = channels.len();
+        let labels = self.classifier_bias.len();
+        let logit_of = |l: usize| {
+            let row = &self.classifier_weight[l * n..(l + 1) * n];
+            self.classifier_bias[l]
+                + row
+                    .iter()
+                    .zip(&channels)
+                    .map(|(w, ch)| w * ch.activation)
+                    .sum::<f32>()
+        };
+        let label = label.filter(|&l| l < labels).unwrap_or_else(|| {
+            (0..labels)
+                .map(|l| (l, logit_of(l)))
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |m, (l, z)| if z > m.1 { (l, z) } else { m },
+                )
+                .0
+        });
+        let logit = logit_of(label);
+        let row = &self.classifier_weight[label * n..(label + 1) * n];
+        let mut token_contributions = vec![0f32; tokens];
+        for (ch, &w) in channels.iter_mut().zip(row) {
+            ch.contribution = ch.activation * w;
+            let lo = ch.start.max(0) as usize;
+            let hi = (ch.end.max(0) as usize).min(tokens);
+            if hi > lo {
+                let share = ch.contribution / (hi - lo) as f32;
+                token_contributions[lo..hi]
+                    .iter_mut()
+                    .for_each(|t| *t += share);
+            }
+        }
+        LogitEvidence {
+            label,
+            logit,
+            bias: self.classifier_bias[label],
+            channels,
+            token_contributions,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,8 +277,7 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn matches_the_definition_for_every_length() {
+    fn small_net() -> (Architecture, ModelWeights) {
         let arch = Architecture {
             embed_dim: 6,
             channels: 8,
@@ -186,6 +309,12 @@ mod tests {
             classifier_weight: pseudo(20, labels * 24),
             classifier_bias: pseudo(21, labels),
         };
+        (arch, w)
+    }
+
+    #[test]
+    fn matches_the_definition_for_every_length() {
+        let (arch, w) = small_net();
         let net = TextCnn::new(&arch, &w);
         for tokens in 1..=12 {
             let x = pseudo(100 + tokens as u32, tokens * 6);
@@ -197,6 +326,54 @@ mod tests {
             let want = reference_logits(&arch, &w, &xe, len);
             for (g, r) in got.iter().zip(&want) {
                 assert!((g - r).abs() < 1e-5, "tokens {tokens}: {g} vs {r}");
+            }
+        }
+    }
+
+    #[test]
+    fn evidence_adds_up_to_the_logit() {
+        let (arch, w) = small_net();
+        let net = TextCnn::new(&arch, &w);
+        for tokens in 1..=12 {
+            let x = pseudo(200 + tokens as u32, tokens * 6);
+            let logits = net.logits(&x, tokens);
+            let top = (0..logits.len())
+                .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+                .unwrap();
+            let e = net.explain(&x, tokens, None);
+            assert_eq!(e.label, top, "tokens {tokens}: explains the top label");
+            // The winners' activations are the fast path's pooled features.
+            for (c, f) in e.channels.iter().zip(net.features(&x, tokens)) {
+                assert!((c.activation - f).abs() < 1e-5, "{} vs {f}", c.activation);
+            }
+            for label in [Some(e.label), Some(0), Some(4)] {
+                let e = net.explain(&x, tokens, label);
+                let l = e.label;
+                assert!(
+                    (e.logit - logits[l]).abs() < 1e-5,
+                    "{} vs {}",
+                    e.logit,
+                    logits[l]
+                );
+                let sum: f32 = e.channels.iter().map(|c| c.contribution).sum();
+                assert!((e.bias + sum - logits[l]).abs() < 1e-4, "tokens {tokens}");
+                assert_eq!(e.token_contributions.len(), tokens);
+                // What tokens carry plus what only padding windows carry is everything.
+                let padding_only: f32 = e
+                    .channels
+                    .iter()
+                    .filter(|c| c.end <= 0 || c.start >= tokens as isize)
+                    .map(|c| c.contribution)
+                    .sum();
+                let on_tokens: f32 = e.token_contributions.iter().sum();
+                assert!((on_tokens + padding_only - sum).abs() < 1e-4);
+                // Each winner is a window the branch really has, and is its max.
+                for c in &e.channels {
+                    let b = arch.branches[c.branch];
+                    assert_eq!(c.end - c.start, b.kernel as isize);
+                    assert!(c.start >= -(b.padding as isize));
+                    assert!(c.activation >= 0.0);
+                }
             }
         }
     }

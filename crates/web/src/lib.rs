@@ -23,9 +23,16 @@ fn options(value: JsValue) -> Result<ClassifyOptions, JsError> {
     }
     serde_wasm_bindgen::from_value(value).map_err(|e| {
         JsError::new(&format!(
-            "classify options: {e} (expected {{ topK?: number, threshold?: number }})"
+            "classify options: {e} (expected {{ topK?: number, threshold?: number, evidence?: boolean }})"
         ))
     })
+}
+
+#[derive(Serialize)]
+struct WithEvidence<'a> {
+    #[serde(flatten)]
+    result: &'a model::Classification,
+    evidence: model::classifier::Evidence,
 }
 
 #[derive(Serialize)]
@@ -56,9 +63,19 @@ impl IntentClassifier {
         Ok(Self { inner })
     }
 
-    /// `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`.
+    /// `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
+    /// plus `evidence` (which tokens drove the top intent) when `options.evidence`.
     pub fn classify(&self, text: &str, options: JsValue) -> Result<JsValue, JsError> {
-        to_js(&self.inner.classify(text, &self::options(options)?))
+        let options = self::options(options)?;
+        let result = self.inner.classify(text, &options);
+        if options.evidence {
+            to_js(&WithEvidence {
+                result: &result,
+                evidence: self.inner.evidence(text),
+            })
+        } else {
+            to_js(&result)
+        }
     }
 
     /// `classify` for each text, in order.

@@ -1,0 +1,189 @@
+// The API beyond classify(): worker mode equals the page mode, the page stays responsive
+// while typing, threshold control, the model card, evidence, dispose.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { launch, openDemo, ROOT } from './harness.mjs';
+
+const expected = JSON.parse(readFileSync(join(ROOT, 'tests/browser/expected.json'), 'utf8'));
+const parityTexts = JSON.parse(readFileSync(join(ROOT, 'tests/browser/parity-texts.json'), 'utf8'));
+
+let env;
+let worker; // the demo as a visitor gets it: the model in a module worker
+let direct; // the model on the page
+before(async () => {
+  env = await launch();
+  worker = await openDemo(env);
+  direct = await openDemo(env, '?worker=0');
+});
+after(async () => env?.close());
+
+const TEXTS = [...expected.known.map(([t]) => t), ...expected.unknown, ...parityTexts.slice(0, 30), '', '🌦️ timer'];
+
+test('worker mode gives exactly the results of the page mode', async () => {
+  const run = (page, withEvidence) => page.evaluate(async ([texts, evidence]) => {
+    const clf = await window.classifierReady;
+    const out = [];
+    for (const t of texts) out.push(await clf.classify(t, { topK: 4, evidence }));
+    out.push(await clf.classifyBatch(texts.slice(0, 5)));
+    out.push(Array.from(await clf.logits(texts[0])));
+    return out;
+  }, [TEXTS, withEvidence]);
+  const isPromise = await worker.page.evaluate(async () => (await window.classifierReady).classify('x') instanceof Promise);
+  assert.ok(isPromise, 'worker mode returns Promises');
+  assert.deepEqual(await run(worker.page, false), await run(direct.page, false));
+  assert.deepEqual(await run(worker.page, true), await run(direct.page, true));
+  const [wi, di] = await Promise.all([worker, direct].map((d) => d.page.evaluate(async () => (await window.classifierReady).info())));
+  for (const i of [wi, di]) { delete i.loadMs; delete i.cached; }
+  assert.deepEqual(wi, di);
+  assert.deepEqual(worker.errors, []);
+});
+
+test('typing with the model in a worker keeps the main thread free', async () => {
+  const typing = async (d) => {
+    await d.page.fill('#query', '');
+    await d.page.evaluate(() => Object.assign(window.responsiveness, { longestMs: 0, longTasks: 0, longestLongTaskMs: 0 }));
+    await d.page.type('#query', 'what will the weather be like in oslo tomorrow', { delay: 15 });
+    await d.page.waitForFunction(() => document.getElementById('intent').textContent === 'weather');
+    return d.page.evaluate(() => ({ ...window.responsiveness, shown: document.getElementById('responsiveness').textContent }));
+  };
+  const w = await typing(worker);
+  const p = await typing(direct);
+  console.log(`# longest main-thread task while typing: worker ${w.longestMs.toFixed(2)} ms, page ${p.longestMs.toFixed(2)} ms; long tasks ${w.longTasks} / ${p.longTasks}`);
+  assert.match(w.shown, /longest task \d+\.\d ms/);
+  // Our handlers only post a message and draw; the model runs elsewhere.
+  assert.ok(w.longestMs < 50, `longest main-thread task ${w.longestMs} ms`);
+});
+
+test('setThreshold flips known/unknown, and the slider does too', async () => {
+  for (const d of [direct, worker]) {
+    const out = await d.page.evaluate(async () => {
+      const clf = await window.classifierReady;
+      const text = 'set a timer for ten minutes';
+      const before = await clf.classify(text);
+      await clf.setThreshold(before.energy - 0.01);
+      const strict = await clf.classify(text);
+      const perCall = await clf.classify(text, { threshold: before.energy + 1 });
+      const info = await clf.info();
+      await clf.setThreshold(undefined);
+      const restored = await clf.classify(text);
+      let error;
+      try {
+        await clf.setThreshold(Number.NaN);
+      } catch (e) {
+        error = e instanceof Error && e.message;
+      }
+      return { before, strict, perCall, info, restored, error };
+    });
+    assert.equal(out.before.known, true);
+    assert.equal(out.strict.known, false);
+    assert.equal(out.strict.intent, 'unknown');
+    assert.equal(out.perCall.known, true, 'a per-call threshold wins over setThreshold');
+    assert.equal(out.info.threshold, out.before.energy - 0.01);
+    assert.equal(out.info.modelThreshold, out.before.threshold);
+    assert.deepEqual(out.restored, out.before);
+    assert.match(out.error, /setThreshold: expected a finite number/);
+  }
+  const page = worker.page;
+  await page.fill('#query', 'set a timer for ten minutes');
+  await page.waitForFunction(() => document.getElementById('intent').textContent === 'timer');
+  const energy = (await page.evaluate(() => window.classify('set a timer for ten minutes'))).energy;
+  const slide = (v) => page.$eval('#threshold', (el, value) => {
+    el.value = String(value);
+    el.dispatchEvent(new Event('input'));
+  }, v);
+  await slide(Math.floor(energy - 1));
+  await page.waitForFunction(() => document.getElementById('intent').textContent === 'unknown');
+  await slide(Math.ceil(energy + 1));
+  await page.waitForFunction(() => document.getElementById('intent').textContent === 'timer');
+});
+
+test('info() is a model card, and the page shows it', async () => {
+  const info = await worker.page.evaluate(async () => (await window.classifierReady).info());
+  assert.ok(info.labels.includes('timer'));
+  assert.equal(info.license, 'Apache-2.0');
+  assert.match(info.embedding.source, /all-MiniLM-L6-v2/);
+  assert.match(info.trainedAt, /^20\d\d-\d\d-\d\dT/);
+  assert.ok(info.architecture.max_len > 0 && info.architecture.embed_dim > 0 && info.architecture.channels > 0);
+  assert.equal(typeof info.metrics.test.auroc, 'number');
+  for (const [role, file] of [['model', 'model.safetensors'], ['table', 'table.safetensors'], ['tokenizer', 'tokenizer.json']]) {
+    assert.equal(info.bytes[role], statSync(join(ROOT, 'models/default', file)).size, role);
+  }
+  const card = await worker.page.textContent('#card');
+  for (const s of ['Apache-2.0', 'AUROC', info.labels[0], 'tokens', 'table']) assert.ok(card.includes(s), `card lacks ${s}: ${card}`);
+});
+
+test('evidence: channel contributions add up to the logit, tokens map to the text', async () => {
+  const text = 'Please set a TIMER for ten minutes';
+  const r = await direct.page.evaluate(async (t) => {
+    const clf = await window.classifierReady;
+    return { r: clf.classify(t, { evidence: true }), logits: Array.from(clf.logits(t)), labels: clf.info().labels };
+  }, text);
+  const e = r.r.evidence;
+  assert.equal(e.intent, r.r.top[0].intent);
+  assert.equal(e.intent, 'timer');
+  const logit = r.logits[r.labels.indexOf(e.intent)];
+  const sum = e.channels.reduce((s, c) => s + c.contribution, e.bias);
+  assert.ok(Math.abs(sum - logit) < 1e-3, `bias + channels ${sum} vs logit ${logit}`);
+  assert.ok(Math.abs(e.logit - logit) < 1e-4);
+  const words = e.tokens.filter((t) => t.end > t.start);
+  for (const t of words) assert.equal(text.slice(t.start, t.end).toLowerCase(), t.token.replace(/^##/, ''));
+  const timer = words.find((t) => t.token === 'timer');
+  const best = [...words].sort((a, b) => b.contribution - a.contribution)[0];
+  assert.ok(timer.contribution > 0, JSON.stringify(words));
+  assert.ok(['timer', 'ten', 'minutes'].includes(best.token), `strongest token ${best.token}`);
+  assert.ok(words.filter((t) => ['please', 'a', 'for'].includes(t.token)).every((t) => t.contribution < timer.contribution));
+  // The page highlights it.
+  await worker.page.fill('#query', text);
+  await worker.page.waitForFunction(() => document.querySelectorAll('#evidence mark').length > 0);
+  const marks = await worker.page.$$eval('#evidence mark', (ms) => ms.map((m) => [m.textContent, Number(m.dataset.contribution)]));
+  assert.ok(marks.some(([t, c]) => t === 'TIMER' && c > 0), JSON.stringify(marks));
+  const plain = await direct.page.evaluate(async () => Object.keys((await window.classifierReady).classify('timer')));
+  assert.ok(!plain.includes('evidence'), 'no evidence unless asked');
+});
+
+test('dispose: later calls fail with an Error, in both modes; worker load errors name the file', async () => {
+  for (const mode of [false, true]) {
+    const out = await direct.page.evaluate(async (w) => {
+      const { loadClassifier } = await import('/web/classifier.js');
+      const clf = await loadClassifier('models/default/', { worker: w });
+      const ok = (await clf.classify('timer 5 min')).intent;
+      clf.dispose();
+      try {
+        await clf.classify('timer 5 min');
+        return { ok };
+      } catch (e) {
+        return { ok, error: e instanceof Error && e.message };
+      }
+    }, mode);
+    assert.equal(out.ok, 'timer');
+    assert.match(out.error, /disposed/);
+  }
+  const failed = await direct.page.evaluate(async () => {
+    const { loadClassifier } = await import('/web/classifier.js');
+    try {
+      await loadClassifier('target/no-such-model/', { worker: true });
+      return 'loaded';
+    } catch (e) {
+      return e instanceof Error && e.message;
+    }
+  });
+  assert.match(failed, /model\.safetensors: HTTP 404/);
+});
+
+test('evidence never throws on odd input', async () => {
+  const out = await direct.page.evaluate(async () => {
+    const clf = await window.classifierReady;
+    const odd = ['', '   ', 'weather '.repeat(1250), '🌦️☔️🌈 😀', '今天天气怎么样', 'abc\uD800def', 'timer\u0000 5', '\u202Eright'];
+    return odd.map((t) => {
+      try {
+        const e = clf.classify(t, { evidence: true }).evidence;
+        return { tokens: e.tokens.length, ok: e.tokens.every((k) => k.start <= k.end && k.end <= t.length) };
+      } catch (err) {
+        return { thrown: String(err) };
+      }
+    });
+  });
+  for (const r of out) assert.ok(r.ok, JSON.stringify(out));
+});

@@ -1,0 +1,166 @@
+// Public API of the intent classifier package (hand-written; checked by `tsc --noEmit`
+// against examples/app in the test run).
+
+/** One intent and its softmax probability. */
+export interface IntentScore {
+  intent: string;
+  probability: number;
+}
+
+/** The result of classifying one text. */
+export interface Classification {
+  /** The chosen intent, or `'unknown'` when the energy is above the threshold. */
+  intent: string;
+  /** Whether the text is close enough to the training intents (energy <= threshold). */
+  known: boolean;
+  /** Probability of the top intent. */
+  confidence: number;
+  /** -logsumexp(logits): lower means more familiar. */
+  energy: number;
+  /** The threshold this call used. */
+  threshold: number;
+  /** The best `topK` intents, most probable first. */
+  top: IntentScore[];
+  /** Only with `{ evidence: true }`: which tokens drove the top intent. */
+  evidence?: Evidence;
+}
+
+/** One token of the text and its push toward the explained intent. */
+export interface TokenEvidence {
+  token: string;
+  /** Offsets into the text (string indices); start === end for special tokens. */
+  start: number;
+  end: number;
+  /** Sum of the shares of the channels whose winning window covers this token. */
+  contribution: number;
+}
+
+/** One conv channel: the window that won its max-pool and what it adds to the logit. */
+export interface ChannelEvidence {
+  branch: number;
+  channel: number;
+  /** Token positions start..end of the winning window (may reach into padding). */
+  start: number;
+  end: number;
+  /** Pooled activation (after ReLU). */
+  activation: number;
+  /** activation × the classifier weight for the explained intent. */
+  contribution: number;
+}
+
+/** Why the top intent scored as it did: bias + Σ channels.contribution === logit. */
+export interface Evidence {
+  /** The top intent (also when the result is unknown). */
+  intent: string;
+  logit: number;
+  bias: number;
+  tokens: TokenEvidence[];
+  channels: ChannelEvidence[];
+}
+
+export interface ClassifyOptions {
+  /** How many intents `top` lists (default 3). */
+  topK?: number;
+  /** Energy threshold for this call (default: the classifier's). */
+  threshold?: number;
+  /** Also return `evidence` (classify only; costs a slower forward pass). */
+  evidence?: boolean;
+}
+
+export interface LoadOptions {
+  /** Which wasm build to run (default: relaxed SIMD where the browser has it). */
+  kernel?: 'relaxed' | 'simd128';
+  /** Run in a module worker; every method then returns a Promise. */
+  worker?: boolean;
+  /** Keep table and tokenizer in the Cache API under their sha256 (default true). */
+  cache?: boolean;
+}
+
+export interface ConvBranch {
+  kernel: number;
+  padding: number;
+}
+
+export interface Architecture {
+  embed_dim: number;
+  channels: number;
+  branches: ConvBranch[];
+  max_len: number;
+}
+
+/** What the model is: its card. */
+export interface ModelInfo {
+  labels: string[];
+  /** The threshold in effect (setThreshold, else the model's). */
+  threshold: number;
+  /** The threshold calibrated by the trainer. */
+  modelThreshold: number;
+  architecture: Architecture;
+  maxChars: number;
+  vocabSize: number;
+  /** The token table: its source (with license), dims and format. */
+  embedding: { source: string; dim: number; source_dim: number; explained_variance: number; tokenizer_sha256: string };
+  /** License of the embedding source, when it names one. */
+  license: string | null;
+  /** When the model was trained (ISO 8601), when recorded. */
+  trainedAt: string | null;
+  /** The trainer's settings and data sizes. */
+  training: Record<string, unknown>;
+  /** The trainer's held-out evaluation (accuracy, AUROC, FPR95, ...). */
+  metrics: Record<string, unknown>;
+  /** 'simd128', 'simd128+relaxed' or 'scalar'. */
+  kernel: string;
+  loadMs: number;
+  /** Byte size of each bundle file. */
+  bytes: { model: number; table: number; tokenizer: number };
+  /** Files this load took from the Cache API instead of the network. */
+  cached: string[];
+}
+
+/** A classifier on the page: results come back synchronously. */
+export interface Classifier {
+  classify(text: string, options?: ClassifyOptions): Classification;
+  classifyBatch(texts: Iterable<string>, options?: ClassifyOptions): Classification[];
+  /** Sets the threshold for later calls; `undefined` restores the model's own. */
+  setThreshold(threshold: number | undefined): void;
+  logits(text: string): Float32Array;
+  logitsForIds(ids: Iterable<number>): Float32Array;
+  tokenIds(text: string): Uint32Array;
+  info(): ModelInfo;
+  /** Frees the wasm memory; later calls throw. */
+  dispose(): void;
+}
+
+/** The same classifier in a module worker: the page never waits on it. */
+export interface WorkerClassifier {
+  classify(text: string, options?: ClassifyOptions): Promise<Classification>;
+  classifyBatch(texts: Iterable<string>, options?: ClassifyOptions): Promise<Classification[]>;
+  setThreshold(threshold: number | undefined): Promise<void>;
+  logits(text: string): Promise<Float32Array>;
+  logitsForIds(ids: Iterable<number>): Promise<Float32Array>;
+  tokenIds(text: string): Promise<Uint32Array>;
+  info(): Promise<ModelInfo>;
+  /** Ends the worker; pending and later calls reject. */
+  dispose(): void;
+}
+
+/** Bundle file names by role. */
+export declare const BUNDLE_FILES: Readonly<{ model: string; table: string; tokenizer: string }>;
+/** The Cache API bucket that holds bundle files. */
+export declare const CACHE_NAME: string;
+
+/**
+ * Loads the bundle in `modelBaseUrl` (a directory with model.safetensors,
+ * table.safetensors and tokenizer.json). Rejects with an Error naming the bad file.
+ */
+export declare function loadClassifier(
+  modelBaseUrl: string | URL,
+  options: LoadOptions & { worker: true },
+): Promise<WorkerClassifier>;
+export declare function loadClassifier(
+  modelBaseUrl?: string | URL,
+  options?: LoadOptions & { worker?: false },
+): Promise<Classifier>;
+
+export declare function detectKernel(): 'relaxed' | 'simd128';
+export declare function safetensorsMetadata(bytes: Uint8Array): Record<string, string> | null;

@@ -1,0 +1,24 @@
+// The module worker behind loadClassifier(url, { worker: true }): one classifier, driven
+// by { id, method, args } messages, answering { id, result } or { id, error }.
+import { loadClassifier } from './classifier.js';
+
+let clf;
+const METHODS = new Set(['classify', 'classifyBatch', 'setThreshold', 'logits', 'logitsForIds', 'tokenIds', 'info']);
+
+self.onmessage = async ({ data: { id, method, args } }) => {
+  try {
+    let result;
+    if (method === 'load') {
+      clf = await loadClassifier(args[0], { ...args[1], worker: false });
+    } else if (!clf) {
+      throw new Error('the classifier is not loaded');
+    } else if (!METHODS.has(method)) {
+      throw new Error(`unknown method ${method}`);
+    } else {
+      result = clf[method](...args);
+    }
+    self.postMessage({ id, result });
+  } catch (e) {
+    self.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
+  }
+};
