@@ -9,50 +9,26 @@ use model::{BundleFiles, Classifier, ClassifyOptions, UNKNOWN_INTENT};
 const TOKENIZER: &[u8] = include_bytes!("../../../assets/minilm-l6-v2/tokenizer.json");
 const MAX_LEN: usize = 64;
 
-/// The query table; tests/browser/classify.test.mjs has the same list for Chromium.
-fn queries() -> Vec<(&'static str, String)> {
-    vec![
-        ("empty", String::new()),
-        ("whitespace", " \t\n\r  \u{3000}\u{a0}".into()),
-        ("1 MB of text", "set a timer ".repeat(1 << 20 >> 4)),
-        ("100,000 emoji", "😀".repeat(100_000)),
-        (
-            "mixed scripts",
-            "weather Погода 天気 طقس מזג אוויר 날씨".into(),
-        ),
-        ("right-to-left", "\u{202e}ما هو الطقس اليوم\u{202c}".into()),
-        (
-            "control characters",
-            "\u{1}\u{2}\u{7}\u{8}\u{1b}[31m\u{7f}\u{9f}".into(),
-        ),
-        // A lone surrogate cannot be a Rust &str: the browser test sends one, and
-        // wasm-bindgen turns it into U+FFFD, which is what arrives here.
-        ("replacement chars", "\u{fffd}\u{fffd} weather".into()),
-        ("only unknown tokens", "ꙮꙮꙮ 𓀀𓀁𓀂 ⟁⟁".into()),
-        ("padding tokens", "[PAD] [PAD] [PAD]".into()),
-        ("[CLS]", "[CLS]".into()),
-        ("[SEP] [MASK] [UNK]", "[SEP] [MASK] [UNK] [CLS]".into()),
-        ("NUL chars", "\0\0\0 weather \0".into()),
-        ("very long word", "a".repeat(100_000)),
-        (
-            "combining marks",
-            "e\u{301}\u{302}\u{303}\u{304}".repeat(2_000),
-        ),
-        (
-            "zero-width",
-            "\u{200b}\u{200c}\u{200d}\u{feff}".repeat(1_000),
-        ),
-        ("noncharacters", "\u{fffe}\u{ffff}\u{10ffff}".into()),
-        ("private use", "\u{e000}\u{f8ff}\u{f0000}".into()),
-        ("digits only", "0123456789".repeat(1_000)),
-        ("punctuation only", "?!.,;:'\"()[]{}<>".repeat(100)),
-        ("one character", "a".into()),
-        (
-            "HTML",
-            "<script>alert(1)</script><img src=x onerror=alert(1)>".into(),
-        ),
-        ("newlines", "\n".repeat(50_000)),
-    ]
+/// The query table, shared with tests/browser/classify.test.mjs: `unit` repeated `repeat`
+/// times. A lone surrogate cannot be a Rust &str; the browser sends one in the middle, and
+/// wasm-bindgen turns it into U+FFFD, which is what the native side classifies.
+fn queries() -> Vec<(String, String)> {
+    let list: serde_json::Value =
+        serde_json::from_str(include_str!("../../../tests/odd-queries.json")).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            let mut text = q["unit"]
+                .as_str()
+                .unwrap()
+                .repeat(q["repeat"].as_u64().unwrap() as usize);
+            if q["lone_surrogate"].as_bool() == Some(true) {
+                text.insert(text.len() / 2, '\u{fffd}');
+            }
+            (q["name"].as_str().unwrap().to_string(), text)
+        })
+        .collect()
 }
 
 #[test]
