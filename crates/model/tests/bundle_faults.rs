@@ -278,6 +278,18 @@ fn twelve_faults_each_name_their_file() {
         &["non-finite", "classifier.weight"],
     ));
 
+    // Finite but huge: found by fuzzing, it overflowed the forward pass to NaN energy.
+    let mut b = v();
+    let mut w = weights(2);
+    w.branch_weights[1][3] = 3e30;
+    b.model = raw_model(&w, meta(&b.table, &b.tokenizer).to_map(), Dtype::F32);
+    faults.push(expect_error(
+        "huge weight",
+        b,
+        "model.safetensors",
+        &["implausibly large", "branches.1.weight"],
+    ));
+
     let mut b = v();
     let mut w = weights(2);
     w.branch_weights[0][0] = f32::INFINITY;
