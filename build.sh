@@ -5,6 +5,7 @@
 #   ./build.sh test                  install what the tests need, then run every test
 #   ./build.sh wasm                  only build the wasm packages (web/pkg, web/pkg-relaxed)
 #   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
+#   ./build.sh fuzz [SECONDS]        each fuzz target for SECONDS (default 600) -> bench/results/fuzz.md
 # Installs what is missing (Debian's wasm toolchain, wasm-bindgen-cli, Chromium, npm packages).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -92,6 +93,9 @@ serve() {
 run_tests() {
   log "native tests"
   cargo test --workspace
+  # A short run of each fuzz target so regressions surface; the long runs are ./build.sh fuzz.
+  log "fuzz targets, ${FUZZ_SECONDS:-30}s each"
+  bench/fuzz.sh "${FUZZ_SECONDS:-30}" target/fuzz-ci.md
   build_classifier
   train_default
   setup_browser_tests
@@ -111,5 +115,6 @@ case "${1:-build}" in
   bench) train_default; build_classifier; build_wasm candle-baseline web/pkg-candle; setup_browser_tests
          node bench/browser.mjs ;;
   test) run_tests ;;
-  *) echo "usage: $0 [build|serve|test|wasm|bench]" >&2; exit 2 ;;
+  fuzz) bench/fuzz.sh "${2:-600}" ;;
+  *) echo "usage: $0 [build|serve|test|wasm|bench|fuzz]" >&2; exit 2 ;;
 esac

@@ -43,6 +43,15 @@ export function initWasm(kernel = detectKernel()) {
 /** The Cache API bucket that holds bundle files, keyed by content hash. */
 export const CACHE_NAME = 'intent-classifier-v1';
 
+/** Bytes of linear memory the wasm build holds (it only grows; for leak tests). */
+export async function wasmMemoryBytes(kernel = detectKernel()) {
+  await initWasm(kernel);
+  const glue = kernel === 'relaxed' ? './pkg-relaxed/intent_web.js' : './pkg/intent_web.js';
+  // Once initialized, the glue's init returns the instance exports, memory among them.
+  const exports = await (await import(glue)).default();
+  return exports.memory.buffer.byteLength;
+}
+
 async function fetchFile(url, name, init) {
   let response;
   try {

@@ -1,6 +1,7 @@
 // A small static file server for the demo and the browser tests: correct MIME types for
 // wasm and safetensors, loopback only, optional extra headers (e.g. a CSP) for tests.
-//   node web/serve.mjs [--port 8080] [--root .] [--header "Name: value"]...
+//   node web/serve.mjs [--port 8080] [--root .] [--csp] [--header "Name: value"]...
+// --csp sends the strict policy the demo is tested under (no inline script, no eval).
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -16,6 +17,9 @@ const TYPES = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
 };
+
+/** The strictest policy the demo works under: wasm compiles, nothing inline, no eval. */
+export const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
 
 export function startServer({ port = 8080, root = '.', headers = {} } = {}) {
   const base = resolve(root);
@@ -61,6 +65,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       headers[k.trim()] = v.join(':').trim();
     }
   });
+  if (args.includes('--csp')) headers['Content-Security-Policy'] = STRICT_CSP;
   const port = Number(opt('--port', 8080));
   await startServer({ port, root: opt('--root', '.'), headers });
   console.log(`serving http://127.0.0.1:${port}/`);

@@ -33,6 +33,11 @@ const CASES = [
   }, /model\.safetensors: not a safetensors file/],
 ];
 
+// The native fault table (crates/model/tests/bundle_faults.rs) writes each broken bundle and
+// faults.json; here the same bundles go through fetch + wasm. One list, two places.
+const FAULTS_DIR = join(ROOT, 'target/bundle-faults');
+const FAULTS = JSON.parse(readFileSync(join(FAULTS_DIR, 'faults.json'), 'utf8'));
+
 let env;
 let demo;
 before(async () => {
@@ -43,6 +48,40 @@ before(async () => {
 after(async () => {
   await env?.close();
   rmSync(BAD, { recursive: true, force: true });
+});
+
+async function tryLoad(url) {
+  return demo.page.evaluate(async (u) => {
+    const { loadClassifier } = await import('/web/classifier.js');
+    try {
+      const clf = await loadClassifier(u);
+      clf.dispose();
+      return { loaded: true };
+    } catch (e) {
+      return { isError: e instanceof Error, message: e.message };
+    }
+  }, url);
+}
+
+test('the native fault table has at least 12 faults', () => {
+  assert.ok(FAULTS.length >= 12, `${FAULTS.length} faults`);
+});
+
+for (const fault of FAULTS) {
+  test(`native fault "${fault.name}" is refused in the browser, naming ${fault.file}`, async () => {
+    const outcome = await tryLoad(`target/bundle-faults/${fault.dir}/`);
+    assert.equal(outcome.loaded, undefined, 'the broken bundle loaded');
+    assert.ok(outcome.isError, 'rejects with an Error');
+    assert.ok(outcome.message.startsWith(`${fault.file}: `), outcome.message);
+    for (const w of fault.words) assert.ok(outcome.message.includes(w), `${outcome.message} lacks ${w}`);
+    const r = await demo.page.evaluate(() => window.classify('set a timer for 5 minutes'));
+    assert.equal(r.intent, 'timer');
+  });
+}
+
+test('the valid tiny bundle of the fault table loads in the browser', async () => {
+  // Guards against the faults failing for a reason of their own (e.g. a bad URL).
+  assert.deepEqual(await tryLoad('target/bundle-faults/valid/'), { loaded: true });
 });
 
 for (const [name, change, pattern] of CASES) {

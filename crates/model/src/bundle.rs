@@ -260,7 +260,13 @@ pub fn serialize_tensors(
     safetensors::serialize(views, Some(metadata)).expect("in-memory serialization cannot fail")
 }
 
-/// Reads tensor `name` from `file`, requiring dtype F32, exactly `shape`, finite values.
+/// The largest magnitude a stored value may have. Trained weights and table scales are
+/// near 1; finite but huge values (1e30) would overflow to inf and NaN in the forward pass.
+/// At this bound the widest plausible network stays far below f32's range.
+pub const MAX_ABS_VALUE: f32 = 1e6;
+
+/// Reads tensor `name` from `file`, requiring dtype F32, exactly `shape`, finite values no
+/// larger than [`MAX_ABS_VALUE`].
 pub fn read_f32(
     st: &SafeTensors<'_>,
     file: &str,
@@ -281,6 +287,15 @@ pub fn read_f32(
             file,
             format!(
                 "tensor `{name}` holds a non-finite value ({}) at index {pos}",
+                values[pos]
+            ),
+        ));
+    }
+    if let Some(pos) = values.iter().position(|v| v.abs() > MAX_ABS_VALUE) {
+        return Err(BundleError::new(
+            file,
+            format!(
+                "tensor `{name}` holds an implausibly large value ({:e}, limit {MAX_ABS_VALUE:e}) at index {pos}",
                 values[pos]
             ),
         ));

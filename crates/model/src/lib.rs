@@ -13,6 +13,8 @@ pub mod error;
 pub mod forward;
 pub mod kernels;
 pub mod table;
+#[doc(hidden)]
+pub mod testkit;
 pub mod text;
 
 pub use architecture::{Architecture, Branch};

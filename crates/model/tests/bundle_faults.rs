@@ -155,7 +155,28 @@ fn raw_model(w: &ModelWeights, map: HashMap<String, String>, branch_dtype: Dtype
     bundle::serialize_tensors(tensors, map)
 }
 
-fn expect_error(name: &str, b: Bundle, file: &str, words: &[&str]) {
+/// Where each faulty bundle is also written, with `faults.json` listing the expected file
+/// and words: tests/browser/load-errors.test.mjs loads the same faults in Chromium, so the
+/// fault list has one source of truth.
+fn export_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bundle-faults")
+}
+
+fn export(name: &str, b: &Bundle, file: &str, words: &[&str]) -> serde_json::Value {
+    let slug: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let dir = export_dir().join(&slug);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.safetensors"), &b.model).unwrap();
+    std::fs::write(dir.join("table.safetensors"), &b.table).unwrap();
+    std::fs::write(dir.join("tokenizer.json"), &b.tokenizer).unwrap();
+    serde_json::json!({ "name": name, "dir": slug, "file": file, "words": words })
+}
+
+fn expect_error(name: &str, b: Bundle, file: &str, words: &[&str]) -> serde_json::Value {
+    let exported = export(name, &b, file, words);
     match load(&b) {
         Ok(_) => panic!("{name}: loaded a broken bundle"),
         Err(e) => {
@@ -168,11 +189,15 @@ fn expect_error(name: &str, b: Bundle, file: &str, words: &[&str]) {
             }
         }
     }
+    exported
 }
 
 #[test]
 fn the_valid_bundle_loads_and_classifies() {
-    let clf = load(&valid()).unwrap();
+    let b = valid();
+    // The browser test loads it too, as a control for the faults.
+    export("valid", &b, "", &[]);
+    let clf = load(&b).unwrap();
     let r = clf.classify("weather today", &Default::default());
     assert!(r.energy.is_finite());
     assert_eq!(clf.encoder().encode("weather today"), vec![1, 2]);
@@ -181,20 +206,26 @@ fn the_valid_bundle_loads_and_classifies() {
 #[test]
 fn twelve_faults_each_name_their_file() {
     let v = valid;
+    let mut faults = Vec::new();
     let html = b"<!doctype html><html><body><h1>404 Not Found</h1></body></html>".to_vec();
 
     let mut b = v();
     b.model.truncate(b.model.len() / 2);
-    expect_error("truncated model", b, "model.safetensors", &["safetensors"]);
+    faults.push(expect_error(
+        "truncated model",
+        b,
+        "model.safetensors",
+        &["safetensors"],
+    ));
 
     let mut b = v();
     b.model.clear();
-    expect_error(
+    faults.push(expect_error(
         "zero-length model",
         b,
         "model.safetensors",
         &["safetensors"],
-    );
+    ));
 
     let mut b = v();
     b.model = raw_model(
@@ -202,12 +233,12 @@ fn twelve_faults_each_name_their_file() {
         meta(&b.table, &b.tokenizer).to_map(),
         Dtype::F64,
     );
-    expect_error(
+    faults.push(expect_error(
         "wrong dtype",
         b,
         "model.safetensors",
         &["dtype F64", "branches.0.weight"],
-    );
+    ));
 
     // The metadata says 4 channels; the tensors have 8.
     let wrong = serde_json::to_string(&Architecture {
@@ -216,7 +247,12 @@ fn twelve_faults_each_name_their_file() {
     })
     .unwrap();
     let b = with_meta("architecture", Some(&wrong));
-    expect_error("wrong shape", b, "model.safetensors", &["shape"]);
+    faults.push(expect_error(
+        "wrong shape",
+        b,
+        "model.safetensors",
+        &["shape"],
+    ));
 
     let mut b = v();
     b.model = raw_model(
@@ -224,42 +260,59 @@ fn twelve_faults_each_name_their_file() {
         meta(&b.table, &b.tokenizer).to_map(),
         Dtype::F32,
     );
-    expect_error(
+    faults.push(expect_error(
         "label count vs classifier rows",
         b,
         "model.safetensors",
         &["classifier.weight", "shape"],
-    );
+    ));
 
     let mut b = v();
     let mut w = weights(2);
     w.classifier_weight[5] = f32::NAN;
     b.model = raw_model(&w, meta(&b.table, &b.tokenizer).to_map(), Dtype::F32);
-    expect_error(
+    faults.push(expect_error(
         "NaN weight",
         b,
         "model.safetensors",
         &["non-finite", "classifier.weight"],
-    );
+    ));
+
+    // Finite but huge: found by fuzzing, it overflowed the forward pass to NaN energy.
+    let mut b = v();
+    let mut w = weights(2);
+    w.branch_weights[1][3] = 3e30;
+    b.model = raw_model(&w, meta(&b.table, &b.tokenizer).to_map(), Dtype::F32);
+    faults.push(expect_error(
+        "huge weight",
+        b,
+        "model.safetensors",
+        &["implausibly large", "branches.1.weight"],
+    ));
 
     let mut b = v();
     let mut w = weights(2);
     w.branch_weights[0][0] = f32::INFINITY;
     b.model = raw_model(&w, meta(&b.table, &b.tokenizer).to_map(), Dtype::F32);
-    expect_error("infinite weight", b, "model.safetensors", &["non-finite"]);
+    faults.push(expect_error(
+        "infinite weight",
+        b,
+        "model.safetensors",
+        &["non-finite"],
+    ));
 
-    expect_error(
+    faults.push(expect_error(
         "threshold missing",
         with_meta("threshold", None),
         "model.safetensors",
         &["threshold", "missing"],
-    );
-    expect_error(
+    ));
+    faults.push(expect_error(
         "unknown format version",
         with_meta("format_version", Some("99")),
         "model.safetensors",
         &["version 99"],
-    );
+    ));
 
     // Tokenizer with 4 tokens but a 6-row table; hashes agree, so the vocabulary check decides.
     let mut b = v();
@@ -268,39 +321,55 @@ fn twelve_faults_each_name_their_file() {
         .into_bytes();
     b.table = table_bytes(6, &b.tokenizer);
     b.model = weights(2).serialize(&meta(&b.table, &b.tokenizer));
-    expect_error(
+    faults.push(expect_error(
         "vocab vs table rows",
         b,
         "tokenizer.json",
         &["4 tokens", "6 rows"],
-    );
+    ));
 
     let mut b = v();
     let last = b.table.len() - 1;
     b.table[last] ^= 0x55;
-    expect_error("tampered table", b, "table.safetensors", &["sha256"]);
+    faults.push(expect_error(
+        "tampered table",
+        b,
+        "table.safetensors",
+        &["sha256"],
+    ));
 
     let mut b = v();
     // Header length field claims far more bytes than the file has.
     b.model[..8].copy_from_slice(&(1u64 << 40).to_le_bytes());
-    expect_error(
+    faults.push(expect_error(
         "header claims too much",
         b,
         "model.safetensors",
         &["safetensors"],
-    );
+    ));
 
     let mut b = v();
     b.model = html.clone();
-    expect_error(
+    faults.push(expect_error(
         "HTML page as model",
         b,
         "model.safetensors",
         &["safetensors"],
-    );
+    ));
 
     let mut b = v();
     b.tokenizer = html;
     // Hash checks come first: an HTML page never matches the recorded hash.
-    expect_error("HTML page as tokenizer", b, "tokenizer.json", &["sha256"]);
+    faults.push(expect_error(
+        "HTML page as tokenizer",
+        b,
+        "tokenizer.json",
+        &["sha256"],
+    ));
+    assert!(faults.len() >= 12);
+    std::fs::write(
+        export_dir().join("faults.json"),
+        serde_json::to_string_pretty(&faults).unwrap(),
+    )
+    .unwrap();
 }
