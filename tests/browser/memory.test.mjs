@@ -23,7 +23,8 @@ async function measure() {
 
 before(async () => {
   env = await launch();
-  demo = await openDemo(env);
+  // In-page mode: the worker mode's calls return Promises and its memory is the worker's.
+  demo = await openDemo(env, '?worker=0');
   cdp = await demo.page.context().newCDPSession(demo.page);
 });
 after(async () => {
