@@ -49,29 +49,39 @@ pub fn tiny_weights(arch: &Architecture, labels: usize) -> ModelWeights {
     }
 }
 
-/// `(model, table)` bytes of a valid two-label bundle for `tokenizer` (any tokenizer.json).
-pub fn tiny_bundle(tokenizer: &[u8], max_len: usize) -> (Vec<u8>, Vec<u8>) {
-    let rows = TextEncoder::from_bytes(tokenizer, max_len)
-        .map(|e| e.vocab_size())
-        .unwrap_or(1);
+/// A table of `rows` deterministic 4-dim rows made for `tokenizer`.
+pub fn tiny_table(rows: usize, tokenizer: &[u8]) -> Vec<u8> {
     let values: Vec<f32> = (0..rows * 4).map(|i| (i as f32 * 0.37).cos()).collect();
-    let table = EmbeddingTable::quantize(&values, 4).serialize(&TableMeta {
+    EmbeddingTable::quantize(&values, 4).serialize(&TableMeta {
         source: "test".into(),
         dim: 4,
         source_dim: 4,
         explained_variance: 1.0,
         tokenizer_sha256: sha256_hex(tokenizer),
-    });
-    let arch = tiny_architecture(max_len);
-    let meta = BundleMeta {
+    })
+}
+
+/// Metadata of a two-label bundle with `arch` over these table and tokenizer bytes.
+pub fn tiny_meta(arch: &Architecture, table: &[u8], tokenizer: &[u8]) -> BundleMeta {
+    BundleMeta {
         format_version: FORMAT_VERSION,
         architecture: arch.clone(),
         labels: vec!["weather".into(), "timer".into()],
         threshold: -1.5,
         tokenizer_sha256: sha256_hex(tokenizer),
-        table_sha256: sha256_hex(&table),
+        table_sha256: sha256_hex(table),
         training: serde_json::Value::Null,
         metrics: serde_json::Value::Null,
-    };
+    }
+}
+
+/// `(model, table)` bytes of a valid two-label bundle for `tokenizer` (any tokenizer.json).
+pub fn tiny_bundle(tokenizer: &[u8], max_len: usize) -> (Vec<u8>, Vec<u8>) {
+    let rows = TextEncoder::from_bytes(tokenizer, max_len)
+        .map(|e| e.vocab_size())
+        .unwrap_or(1);
+    let table = tiny_table(rows, tokenizer);
+    let arch = tiny_architecture(max_len);
+    let meta = tiny_meta(&arch, &table, tokenizer);
     (tiny_weights(&arch, 2).serialize(&meta), table)
 }

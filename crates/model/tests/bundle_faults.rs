@@ -2,15 +2,10 @@
 
 use std::collections::HashMap;
 
-use model::bundle::{self, sha256_hex, BundleMeta, FORMAT_VERSION};
-use model::table::TableMeta;
-use model::{Architecture, Branch, BundleFiles, Classifier, EmbeddingTable, ModelWeights};
+use model::bundle::{self, BundleMeta};
+use model::testkit::{tiny_architecture, tiny_meta, tiny_table, tiny_weights, TINY_TOKENIZER};
+use model::{Architecture, BundleFiles, Classifier, ModelWeights};
 use safetensors::Dtype;
-
-const TOKENIZER: &str = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
-  "normalizer":{"type":"Lowercase"},"pre_tokenizer":{"type":"Whitespace"},"post_processor":null,
-  "decoder":null,"model":{"type":"WordLevel","unk_token":"[UNK]",
-  "vocab":{"[UNK]":0,"weather":1,"today":2,"timer":3,"five":4,"minutes":5}}}"#;
 
 struct Bundle {
     model: Vec<u8>,
@@ -18,70 +13,22 @@ struct Bundle {
     tokenizer: Vec<u8>,
 }
 
+/// The fixture's architecture: `testkit`'s tiny one with 16 tokens.
 fn arch() -> Architecture {
-    Architecture {
-        embed_dim: 4,
-        channels: 8,
-        branches: vec![
-            Branch {
-                kernel: 3,
-                padding: 1,
-            },
-            Branch {
-                kernel: 4,
-                padding: 1,
-            },
-        ],
-        max_len: 16,
-    }
+    tiny_architecture(16)
 }
 
 fn weights(labels: usize) -> ModelWeights {
-    let a = arch();
-    let fill = |n: usize, k: f32| {
-        (0..n)
-            .map(|i| ((i as f32 * k).sin()) * 0.3)
-            .collect::<Vec<f32>>()
-    };
-    ModelWeights {
-        branch_weights: a
-            .branches
-            .iter()
-            .map(|b| fill(a.channels * a.embed_dim * b.kernel, 0.7))
-            .collect(),
-        branch_biases: a.branches.iter().map(|_| fill(a.channels, 1.3)).collect(),
-        classifier_weight: fill(labels * a.features(), 0.9),
-        classifier_bias: fill(labels, 2.1),
-    }
+    tiny_weights(&arch(), labels)
 }
 
 fn meta(table: &[u8], tokenizer: &[u8]) -> BundleMeta {
-    BundleMeta {
-        format_version: FORMAT_VERSION,
-        architecture: arch(),
-        labels: vec!["weather".into(), "timer".into()],
-        threshold: -1.5,
-        tokenizer_sha256: sha256_hex(tokenizer),
-        table_sha256: sha256_hex(table),
-        training: serde_json::Value::Null,
-        metrics: serde_json::Value::Null,
-    }
-}
-
-fn table_bytes(rows: usize, tokenizer: &[u8]) -> Vec<u8> {
-    let values: Vec<f32> = (0..rows * 4).map(|i| (i as f32 * 0.37).cos()).collect();
-    EmbeddingTable::quantize(&values, 4).serialize(&TableMeta {
-        source: "test".into(),
-        dim: 4,
-        source_dim: 4,
-        explained_variance: 1.0,
-        tokenizer_sha256: sha256_hex(tokenizer),
-    })
+    tiny_meta(&arch(), table, tokenizer)
 }
 
 fn valid() -> Bundle {
-    let tokenizer = TOKENIZER.as_bytes().to_vec();
-    let table = table_bytes(6, &tokenizer);
+    let tokenizer = TINY_TOKENIZER.as_bytes().to_vec();
+    let table = tiny_table(6, &tokenizer);
     let model = weights(2).serialize(&meta(&table, &tokenizer));
     Bundle {
         model,
@@ -316,10 +263,10 @@ fn twelve_faults_each_name_their_file() {
 
     // Tokenizer with 4 tokens but a 6-row table; hashes agree, so the vocabulary check decides.
     let mut b = v();
-    b.tokenizer = TOKENIZER
+    b.tokenizer = TINY_TOKENIZER
         .replace(r#","five":4,"minutes":5"#, "")
         .into_bytes();
-    b.table = table_bytes(6, &b.tokenizer);
+    b.table = tiny_table(6, &b.tokenizer);
     b.model = weights(2).serialize(&meta(&b.table, &b.tokenizer));
     faults.push(expect_error(
         "vocab vs table rows",

@@ -31,15 +31,20 @@ fn queries() -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn odd_queries_give_valid_results() {
+/// The tiny in-code bundle over the real tokenizer.
+fn classifier() -> Classifier {
     let (model, table) = tiny_bundle(TOKENIZER, MAX_LEN);
-    let clf = Classifier::load(BundleFiles {
+    Classifier::load(BundleFiles {
         model: &model,
         table: &table,
         tokenizer: TOKENIZER,
     })
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn odd_queries_give_valid_results() {
+    let clf = classifier();
     let labels = clf.labels().to_vec();
     let options = ClassifyOptions::default();
     let qs = queries();
@@ -63,13 +68,7 @@ fn odd_queries_give_valid_results() {
 
 #[test]
 fn text_past_the_char_bound_cannot_change_the_result() {
-    let (model, table) = tiny_bundle(TOKENIZER, MAX_LEN);
-    let clf = Classifier::load(BundleFiles {
-        model: &model,
-        table: &table,
-        tokenizer: TOKENIZER,
-    })
-    .unwrap();
+    let clf = classifier();
     let head: String = "weather today ".repeat(MAX_LEN * 16 / 14 + 1);
     let a = clf.logits(&head);
     let b = clf.logits(&(head.clone() + &"timer ".repeat(100_000)));
