@@ -1,10 +1,12 @@
 //! The trainer's stages, in the order they run: `data` → `table` (compact embeddings) →
-//! `network` + `train` → `evaluate` → `output` (atomic bundle directories).
+//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` → `output` (atomic bundle directories).
 
+pub mod checkpoint;
 pub mod data;
 pub mod distill;
 pub mod evaluate;
 pub mod network;
+pub mod optim;
 pub mod output;
 pub mod table;
 pub mod train;

@@ -39,3 +39,19 @@ pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()>
     }
     Ok(())
 }
+
+/// One file, written to a temporary sibling, synced and renamed into place.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut staging = path.as_os_str().to_owned();
+    staging.push(format!(".partial-{}", std::process::id()));
+    let staging = std::path::PathBuf::from(staging);
+    std::fs::write(&staging, bytes)
+        .with_context(|| format!("cannot write {}", staging.display()))?;
+    std::fs::File::open(&staging)?.sync_all()?;
+    std::fs::rename(&staging, path)
+        .with_context(|| format!("cannot move {} into place", path.display()))
+}

@@ -8,18 +8,20 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use model::bundle::{
     sha256_hex, BundleMeta, FORMAT_VERSION, MODEL_FILE, TABLE_FILE, TOKENIZER_FILE,
 };
 use model::{Architecture, Branch, BundleFiles, Classifier, EmbeddingTable, TextEncoder};
 use rand::{seq::SliceRandom, SeedableRng};
+use rand_chacha::ChaCha12Rng;
 use rand_distr::{Distribution, Normal};
 use serde::Serialize;
 
+use crate::checkpoint::{self, Progress};
 use crate::data::Dataset;
 use crate::evaluate::{self, ThresholdRule};
 use crate::network::{energy, BnStats, Network, RowInput};
+use crate::optim::AdamW;
 
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum, Serialize)]
 pub enum EnergyLoss {
@@ -110,6 +112,12 @@ pub struct TrainArgs {
     /// Skip the progress bar (for logs).
     #[arg(long)]
     pub quiet: bool,
+    /// Save the whole training state here after every epoch.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue from --checkpoint (same flags; --epochs is the new total).
+    #[arg(long, requires = "checkpoint")]
+    pub resume: bool,
 }
 
 impl TrainArgs {
@@ -133,6 +141,30 @@ impl TrainArgs {
             max_len: self.max_len,
         };
         Ok(arch)
+    }
+
+    /// The flags that define a run; a checkpoint only resumes under the same ones.
+    fn run_settings(&self, embeddings: &Embeddings) -> Result<serde_json::Value> {
+        let mut settings = serde_json::to_value(self)?;
+        let map = settings.as_object_mut().expect("TrainArgs is a struct");
+        for not_defining in [
+            "epochs",
+            "out",
+            "metrics_log",
+            "quiet",
+            "checkpoint",
+            "resume",
+            "device",
+            "threshold",
+            "threshold_rule",
+        ] {
+            map.remove(not_defining);
+        }
+        map.insert(
+            "table_sha256".into(),
+            sha256_hex(&embeddings.table_bytes).into(),
+        );
+        Ok(settings)
     }
 }
 
@@ -253,6 +285,31 @@ pub struct Trained {
     pub test_report: evaluate::Report,
 }
 
+/// The per-epoch log: a fresh file, or on resume the existing one cut to the epochs the
+/// checkpoint holds (an interrupted epoch may have logged a line the checkpoint missed).
+fn open_metrics_log(path: &Path, epochs_done: usize) -> Result<std::fs::File> {
+    let kept: String = if epochs_done == 0 {
+        String::new()
+    } else {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v["epoch"].as_u64())
+                    .is_some_and(|e| e as usize <= epochs_done)
+            })
+            .map(|line| format!("{line}\n"))
+            .collect()
+    };
+    std::fs::write(path, kept).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Token ids of every sentence, computed once.
 fn encode_all(
     encoder: &TextEncoder,
@@ -300,16 +357,8 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     let encoder = &embeddings.encoder;
     let table = &embeddings.table;
     let d = table.dim;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed);
     let mut network = Network::new(&arch, dataset.labels.len(), args.seed, &dev)?;
-    let mut optimizer = AdamW::new(
-        network.trainable(),
-        ParamsAdamW {
-            lr: args.lr,
-            weight_decay: 0.0,
-            ..Default::default()
-        },
-    )?;
+    let mut optimizer = AdamW::new(network.trainable(), args.lr, 0.0)?;
     let train_ids = encode_all(encoder, dataset.train.iter().map(|(t, _)| t));
     let negative_ids = encode_all(encoder, dataset.negatives_train.iter());
     let val_ids = encode_all(encoder, dataset.val.iter().map(|(t, _)| t));
@@ -327,15 +376,60 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     if let Some(parent) = log_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let mut log = std::fs::File::create(&log_path)
-        .with_context(|| format!("cannot write {}", log_path.display()))?;
 
-    let mut order: Vec<usize> = (0..dataset.train.len()).collect();
-    let mut negative_order: Vec<usize> = (0..negative_ids.len()).collect();
-    negative_order.shuffle(&mut rng);
-    let mut next_negative = 0;
+    let settings = args.run_settings(embeddings)?;
+    let progress = if args.resume {
+        let path = args
+            .checkpoint
+            .as_deref()
+            .expect("clap: --resume requires --checkpoint");
+        let p = checkpoint::load(path, &mut network, &mut optimizer, &settings, &dev)?;
+        if p.order.len() != dataset.train.len() || p.negative_order.len() != negative_ids.len() {
+            bail!(
+                "{}: the checkpoint is for {} training and {} negative sentences, the data has {} and {}",
+                path.display(),
+                p.order.len(),
+                p.negative_order.len(),
+                dataset.train.len(),
+                negative_ids.len()
+            );
+        }
+        if p.epochs_done > args.epochs {
+            bail!(
+                "{}: the checkpoint is at epoch {}, past --epochs {}",
+                path.display(),
+                p.epochs_done,
+                args.epochs
+            );
+        }
+        eprintln!(
+            "resuming after epoch {} from {}",
+            p.epochs_done,
+            path.display()
+        );
+        p
+    } else {
+        let mut rng = ChaCha12Rng::seed_from_u64(args.seed);
+        let mut negative_order: Vec<usize> = (0..negative_ids.len()).collect();
+        negative_order.shuffle(&mut rng);
+        Progress {
+            epochs_done: 0,
+            rng,
+            order: (0..dataset.train.len()).collect(),
+            negative_order,
+            next_negative: 0,
+        }
+    };
+    let mut log = open_metrics_log(&log_path, progress.epochs_done)?;
+    let Progress {
+        epochs_done,
+        mut rng,
+        mut order,
+        mut negative_order,
+        mut next_negative,
+    } = progress;
     let steps = order.len().div_ceil(args.batch_size);
-    for epoch in 1..=args.epochs {
+    for epoch in epochs_done + 1..=args.epochs {
         let started = Instant::now();
         order.shuffle(&mut rng);
         let bar = if args.quiet {
@@ -507,6 +601,16 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
                 entry.val_auroc,
                 entry.seconds
             );
+        }
+        if let Some(path) = &args.checkpoint {
+            let progress = Progress {
+                epochs_done: epoch,
+                rng: rng.clone(),
+                order: order.clone(),
+                negative_order: negative_order.clone(),
+                next_negative,
+            };
+            checkpoint::save(path, &network, &optimizer, &progress, &settings)?;
         }
     }
 

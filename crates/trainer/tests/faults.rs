@@ -1,5 +1,6 @@
 //! Trainer faults: bad input files give a message naming the file; a training run killed
-//! mid-epoch (SIGINT or SIGKILL) leaves the previous bundle or none, never a partial one.
+//! mid-epoch (SIGINT or SIGKILL) leaves the previous bundle or none, never a partial one,
+//! and resuming it from its checkpoint ends where an uninterrupted run ends.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -157,4 +158,76 @@ fn interrupted_training_leaves_the_previous_bundle_or_none() {
         assert_eq!(files(&out), before, "{signal}: the previous bundle changed");
         let _ = std::fs::remove_dir_all(&parent);
     }
+}
+
+fn train_command(out: &Path, epochs: usize) -> Command {
+    let everyday = repo().join("examples/everyday");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trainer"));
+    cmd.args([
+        "train",
+        "--quiet",
+        "--epochs",
+        &epochs.to_string(),
+        "--data",
+    ])
+    .arg(everyday.join("data.json"))
+    .arg("--noise")
+    .arg(everyday.join("noise.json"))
+    .arg("--table")
+    .arg(repo().join("assets/minilm-l6-v2"))
+    .arg("--out")
+    .arg(out)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    cmd
+}
+
+fn weights_and_threshold(bundle: &Path) -> (model::ModelWeights, f32) {
+    let bytes = std::fs::read(bundle.join("model.safetensors")).unwrap();
+    let (weights, meta) = model::ModelWeights::parse(&bytes).unwrap();
+    (weights, meta.threshold)
+}
+
+#[test]
+fn a_killed_run_resumed_from_its_checkpoint_ends_like_an_uninterrupted_one() {
+    const EPOCHS: usize = 6;
+    let dir = temp("resume");
+    let ckpt = dir.join("run.ckpt");
+    let mut child = train_command(&dir.join("killed"), EPOCHS)
+        .arg("--checkpoint")
+        .arg(&ckpt)
+        .spawn()
+        .unwrap();
+    // Kill it some time after the first checkpoint, before the last epoch.
+    let start = Instant::now();
+    while !ckpt.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "training ended early");
+        assert!(start.elapsed() < Duration::from_secs(300));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "training ended before the kill"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!dir.join("killed").exists());
+
+    let resumed = train_command(&dir.join("resumed"), EPOCHS)
+        .arg("--checkpoint")
+        .arg(&ckpt)
+        .arg("--resume")
+        .status()
+        .unwrap();
+    assert!(resumed.success());
+    let straight = train_command(&dir.join("straight"), EPOCHS)
+        .status()
+        .unwrap();
+    assert!(straight.success());
+    assert_eq!(
+        weights_and_threshold(&dir.join("resumed")),
+        weights_and_threshold(&dir.join("straight"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -325,3 +325,78 @@ fn bundle_directories_are_replaced_whole() {
     assert_eq!(leftovers, 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn two_epochs_then_resuming_two_more_equals_four_epochs() {
+    let ds = dataset();
+    let emb = embeddings();
+    let tmp = std::env::temp_dir().join(format!("resume-test-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let path = |f: &str| tmp.join(f).display().to_string();
+    let (ckpt, log) = (path("run.ckpt"), path("run.metrics.jsonl"));
+    let run = |extra: &[&str]| {
+        let mut argv = vec!["--metrics-log", &log];
+        argv.extend_from_slice(extra);
+        train::train(&args(&argv), &ds, &emb)
+    };
+    let straight = run(&["--epochs", "4"]).unwrap();
+    let first = run(&["--epochs", "2", "--checkpoint", &ckpt]).unwrap();
+    let resumed = run(&["--epochs", "4", "--checkpoint", &ckpt, "--resume"]).unwrap();
+    let weights = |t: &train::Trained| ModelWeights::parse(&t.model_bytes).unwrap().0;
+    assert_ne!(
+        weights(&first),
+        weights(&straight),
+        "2 epochs must differ from 4"
+    );
+    // Bit for bit: weights, BatchNorm statistics (folded in), threshold and metrics.
+    assert_eq!(weights(&resumed), weights(&straight));
+    assert_eq!(resumed.meta.threshold, straight.meta.threshold);
+    assert_eq!(resumed.meta.metrics, straight.meta.metrics);
+    // The log holds each epoch once, continued from the checkpoint.
+    let epochs: Vec<u64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(epochs, [1, 2, 3, 4]);
+
+    // Another learning rate is another run: refused, naming the flag.
+    let err = run(&[
+        "--epochs",
+        "4",
+        "--lr",
+        "0.01",
+        "--checkpoint",
+        &ckpt,
+        "--resume",
+    ])
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("run.ckpt") && err.contains("lr: 0.0008 now 0.01"),
+        "{err}"
+    );
+    // A damaged checkpoint is refused, naming the file; a missing one too.
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() / 2]).unwrap();
+    let err = run(&["--epochs", "4", "--checkpoint", &ckpt, "--resume"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("run.ckpt"), "{err}");
+    std::fs::remove_file(&ckpt).unwrap();
+    let err = run(&["--epochs", "4", "--checkpoint", &ckpt, "--resume"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("cannot read checkpoint") && err.contains("run.ckpt"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -1,0 +1,261 @@
+//! Checkpoints at epoch boundaries. `--resume` must continue to the same weights as an
+//! uninterrupted run, so a checkpoint holds the whole training state, not only the weights:
+//! BatchNorm running statistics, the optimizer's moments and step count, the random
+//! stream's position, and the sample orders (each epoch shuffles the previous order in place).
+//!
+//! One safetensors file: the tensors, plus a JSON `progress` entry in its metadata. Written
+//! to a temporary sibling and renamed, so an interrupted write leaves the previous checkpoint.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, ensure, Context, Result};
+use candle_core::{DType, Device, Tensor};
+use rand_chacha::ChaCha12Rng;
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+
+use crate::network::Network;
+use crate::optim::AdamW;
+
+/// The loop's own state between epochs.
+pub struct Progress {
+    pub epochs_done: usize,
+    pub rng: ChaCha12Rng,
+    pub order: Vec<usize>,
+    pub negative_order: Vec<usize>,
+    pub next_negative: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedProgress {
+    epochs_done: usize,
+    optimizer_steps: usize,
+    rng_seed: String,
+    rng_stream: u64,
+    rng_word_pos: String,
+    order: Vec<usize>,
+    negative_order: Vec<usize>,
+    next_negative: usize,
+    /// What the run was started with; a resume with other settings would be another run.
+    settings: serde_json::Value,
+}
+
+const PROGRESS_KEY: &str = "progress";
+
+/// The network's state tensors by name; trainable ones are those `Network::trainable` lists.
+fn network_tensors(network: &Network) -> Vec<(String, Tensor)> {
+    let mut out: Vec<(String, Tensor)> = network
+        .conv_weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (format!("conv{i}.weight"), w.as_tensor().clone()))
+        .collect();
+    out.extend([
+        ("bn.gamma".into(), network.bn_gamma.as_tensor().clone()),
+        ("bn.beta".into(), network.bn_beta.as_tensor().clone()),
+        ("bn.running_mean".into(), network.running_mean.clone()),
+        ("bn.running_var".into(), network.running_var.clone()),
+        (
+            "classifier.weight".into(),
+            network.classifier_weight.as_tensor().clone(),
+        ),
+        (
+            "classifier.bias".into(),
+            network.classifier_bias.as_tensor().clone(),
+        ),
+    ]);
+    out
+}
+
+pub fn save(
+    path: &Path,
+    network: &Network,
+    optimizer: &AdamW,
+    progress: &Progress,
+    settings: &serde_json::Value,
+) -> Result<()> {
+    let mut tensors = network_tensors(network);
+    for (i, (m, v)) in optimizer
+        .first_moments
+        .iter()
+        .zip(&optimizer.second_moments)
+        .enumerate()
+    {
+        tensors.push((format!("adamw.m.{i}"), m.clone()));
+        tensors.push((format!("adamw.v.{i}"), v.clone()));
+    }
+    let mut data = Vec::with_capacity(tensors.len());
+    for (name, t) in &tensors {
+        let values = t.flatten_all()?.to_vec1::<f32>()?;
+        let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+        data.push((name.clone(), t.dims().to_vec(), bytes));
+    }
+    let views = data
+        .iter()
+        .map(|(name, shape, bytes)| {
+            Ok((
+                name.clone(),
+                TensorView::new(Dtype::F32, shape.clone(), bytes)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let saved = SavedProgress {
+        epochs_done: progress.epochs_done,
+        optimizer_steps: optimizer.steps,
+        rng_seed: hex(&progress.rng.get_seed()),
+        rng_stream: progress.rng.get_stream(),
+        rng_word_pos: progress.rng.get_word_pos().to_string(),
+        order: progress.order.clone(),
+        negative_order: progress.negative_order.clone(),
+        next_negative: progress.next_negative,
+        settings: settings.clone(),
+    };
+    let metadata = HashMap::from([(PROGRESS_KEY.to_string(), serde_json::to_string(&saved)?)]);
+    let bytes = safetensors::serialize(views, Some(metadata))?;
+    crate::output::write_file_atomically(path, &bytes)
+}
+
+/// Restores `network` and `optimizer` from `path` and returns the loop state. Fails, naming
+/// the file, when the checkpoint belongs to another run (settings, shapes or data sizes differ).
+pub fn load(
+    path: &Path,
+    network: &mut Network,
+    optimizer: &mut AdamW,
+    settings: &serde_json::Value,
+    device: &Device,
+) -> Result<Progress> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read checkpoint {}", path.display()))?;
+    let what = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| anyhow::anyhow!(what(&e)))?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| anyhow::anyhow!(what(&e)))?;
+    let progress_json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(PROGRESS_KEY))
+        .with_context(|| what(&"not a training checkpoint (no progress entry)"))?;
+    let saved: SavedProgress = serde_json::from_str(progress_json)
+        .with_context(|| what(&"progress entry is malformed"))?;
+    if &saved.settings != settings {
+        let empty = serde_json::Map::new();
+        let (then, now) = (
+            saved.settings.as_object().unwrap_or(&empty),
+            settings.as_object().unwrap_or(&empty),
+        );
+        let differing: Vec<String> = then
+            .keys()
+            .chain(now.keys())
+            .filter(|k| then.get(*k) != now.get(*k))
+            .map(|k| {
+                format!(
+                    "{k}: {} now {}",
+                    then.get(k).unwrap_or(&"-".into()),
+                    now.get(k).unwrap_or(&"-".into())
+                )
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        bail!(
+            "{}: the checkpoint was written with other training settings ({}); resume with the \
+             same flags (--epochs, --threshold-rule and output paths may change)",
+            path.display(),
+            differing.join(", ")
+        );
+    }
+    let tensor = |name: &str, like: &Tensor| -> Result<Tensor> {
+        let view = st
+            .tensor(name)
+            .map_err(|_| anyhow::anyhow!(what(&format!("tensor `{name}` is missing"))))?;
+        ensure!(
+            view.dtype() == Dtype::F32 && view.shape() == like.dims(),
+            what(&format!(
+                "tensor `{name}` is {:?} {:?}, expected F32 {:?}",
+                view.dtype(),
+                view.shape(),
+                like.dims()
+            ))
+        );
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        ensure!(
+            values.iter().all(|x| x.is_finite()),
+            what(&format!("tensor `{name}` holds NaN or infinite values"))
+        );
+        Ok(Tensor::from_vec(values, like.dims(), device)?.to_dtype(DType::F32)?)
+    };
+    for (name, current) in network_tensors(network) {
+        let restored = tensor(&name, &current)?;
+        match name.as_str() {
+            "bn.running_mean" => network.running_mean = restored,
+            "bn.running_var" => network.running_var = restored,
+            "bn.gamma" => network.bn_gamma.set(&restored)?,
+            "bn.beta" => network.bn_beta.set(&restored)?,
+            "classifier.weight" => network.classifier_weight.set(&restored)?,
+            "classifier.bias" => network.classifier_bias.set(&restored)?,
+            conv => {
+                let i: usize = conv
+                    .trim_start_matches("conv")
+                    .trim_end_matches(".weight")
+                    .parse()?;
+                network.conv_weights[i].set(&restored)?;
+            }
+        }
+    }
+    let mut first = Vec::new();
+    let mut second = Vec::new();
+    for (i, m) in optimizer.first_moments.iter().enumerate() {
+        first.push(tensor(&format!("adamw.m.{i}"), m)?);
+        second.push(tensor(&format!("adamw.v.{i}"), m)?);
+    }
+    optimizer.restore(first, second, saved.optimizer_steps)?;
+
+    let mut rng = <ChaCha12Rng as rand::SeedableRng>::from_seed(
+        unhex(&saved.rng_seed).with_context(|| what(&"rng_seed is not 32 hex bytes"))?,
+    );
+    rng.set_stream(saved.rng_stream);
+    rng.set_word_pos(
+        saved
+            .rng_word_pos
+            .parse()
+            .with_context(|| what(&"rng_word_pos is not a number"))?,
+    );
+    let is_permutation = |order: &[usize]| {
+        let mut seen = vec![false; order.len()];
+        order
+            .iter()
+            .all(|&i| i < seen.len() && !std::mem::replace(&mut seen[i], true))
+    };
+    ensure!(
+        is_permutation(&saved.order)
+            && is_permutation(&saved.negative_order)
+            && saved.next_negative <= saved.negative_order.len(),
+        what(&"sample orders are not permutations")
+    );
+    Ok(Progress {
+        epochs_done: saved.epochs_done,
+        rng,
+        order: saved.order,
+        negative_order: saved.negative_order,
+        next_negative: saved.next_negative,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if s.len() != 64 {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
