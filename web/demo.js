@@ -152,6 +152,20 @@ function renderCard(info) {
   );
 }
 
+// The evaluation plots the trainer writes next to the bundle, when the bundle has them.
+function showPlots() {
+  for (const [file, alt] of [
+    ['energy-histogram.svg', 'Energy histogram of known and unknown test queries, threshold marked'],
+    ['threshold-curve.svg', 'In-scope accuracy and unknown precision and recall against the threshold'],
+  ]) {
+    const img = document.createElement('img');
+    img.alt = alt;
+    img.src = new URL(file, new URL(modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`, location.href)).href;
+    img.addEventListener('error', () => img.remove());
+    $('plots').append(img);
+  }
+}
+
 async function main() {
   const input = $('query');
   for (const example of EXAMPLES) {
@@ -178,6 +192,7 @@ async function main() {
     info.kernel
   } kernel, ${inWorker ? 'in a module worker' : 'on the page'}.`;
   renderCard(info);
+  showPlots();
 
   // Answers come back in order; only the newest request's answer is drawn.
   let asked = 0;

@@ -112,6 +112,10 @@ test('info() is a model card, and the page shows it', async () => {
   }
   const card = await worker.page.textContent('#card');
   for (const s of ['Apache-2.0', 'AUROC', info.labels[0], 'tokens', 'table']) assert.ok(card.includes(s), `card lacks ${s}: ${card}`);
+  // The trainer's evaluation plots, shown under the card.
+  await worker.page.waitForFunction(() => [...document.querySelectorAll('#plots img')].every((i) => i.complete));
+  const plots = await worker.page.$$eval('#plots img', (imgs) => imgs.map((i) => [new URL(i.src).pathname, i.naturalWidth]));
+  assert.deepEqual(plots, [['/models/default/energy-histogram.svg', 640], ['/models/default/threshold-curve.svg', 640]]);
 });
 
 test('evidence: channel contributions add up to the logit, tokens map to the text', async () => {

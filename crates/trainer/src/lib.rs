@@ -1,5 +1,5 @@
 //! The trainer's stages, in the order they run: `data` → `table` (compact embeddings) →
-//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` → `output` (atomic bundle directories).
+//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` (+ `plots`) → `output` (atomic bundle directories).
 
 pub mod checkpoint;
 pub mod data;
@@ -8,5 +8,6 @@ pub mod evaluate;
 pub mod network;
 pub mod optim;
 pub mod output;
+pub mod plots;
 pub mod table;
 pub mod train;

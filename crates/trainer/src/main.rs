@@ -69,6 +69,10 @@ struct EvaluateArgs {
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Where the energy histogram and the metrics-vs-threshold plot go (SVG; default: the
+    /// bundle directory, where the demo page shows them).
+    #[arg(long)]
+    plots: Option<PathBuf>,
 }
 
 fn load_bundle(dir: &Path) -> Result<Classifier> {
@@ -135,9 +139,25 @@ fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
         args.data.display()
     ));
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        trainer::output::write_file_atomically(path, &serde_json::to_vec_pretty(&report)?)?;
     }
+    let plots_dir = args.plots.as_ref().unwrap_or(&args.bundle);
+    let split = format!(
+        "{} test",
+        args.data
+            .file_name()
+            .map(|f| f.to_string_lossy())
+            .unwrap_or_default()
+    );
+    for (file, svg) in trainer::plots::evaluation_plots(&known, &unknown, threshold, &split) {
+        trainer::output::write_file_atomically(&plots_dir.join(file), &svg)?;
+    }
+    println!(
+        "plots: {} and {} in {}",
+        trainer::plots::HISTOGRAM_FILE,
+        trainer::plots::CURVE_FILE,
+        plots_dir.display()
+    );
     Ok(())
 }
 

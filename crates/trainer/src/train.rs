@@ -283,6 +283,8 @@ pub struct Trained {
     pub model_bytes: Vec<u8>,
     pub val_report: evaluate::Report,
     pub test_report: evaluate::Report,
+    /// SVG plots of the test split (validation when there is no test split).
+    pub plots: Vec<(&'static str, Vec<u8>)>,
 }
 
 /// The per-epoch log: a fresh file, or on resume the existing one cut to the epochs the
@@ -655,27 +657,32 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     let test_report = evaluate::report(&dataset.labels, &test_known, &test_unknown, meta.threshold);
     meta.metrics = serde_json::json!({ "validation": val_report, "test": test_report });
     let model_bytes = weights.serialize(&meta);
+    let plots = if test_known.is_empty() {
+        crate::plots::evaluation_plots(&val_known, &val_unknown, meta.threshold, "validation")
+    } else {
+        crate::plots::evaluation_plots(&test_known, &test_unknown, meta.threshold, "test")
+    };
     Ok(Trained {
         network,
         meta,
         model_bytes,
         val_report,
         test_report,
+        plots,
     })
 }
 
-/// Writes the bundle directory atomically, plus its evaluation JSON.
+/// Writes the bundle directory atomically, plus its evaluation JSON and plots.
 pub fn write_bundle(out: &Path, trained: &Trained, embeddings: &Embeddings) -> Result<()> {
     let metrics = serde_json::to_vec_pretty(&trained.meta.metrics)?;
-    crate::output::write_dir_atomically(
-        out,
-        &[
-            (MODEL_FILE, trained.model_bytes.clone()),
-            (TABLE_FILE, embeddings.table_bytes.clone()),
-            (TOKENIZER_FILE, embeddings.tokenizer_bytes.clone()),
-            ("evaluation.json", metrics),
-        ],
-    )
+    let mut files = vec![
+        (MODEL_FILE, trained.model_bytes.clone()),
+        (TABLE_FILE, embeddings.table_bytes.clone()),
+        (TOKENIZER_FILE, embeddings.tokenizer_bytes.clone()),
+        ("evaluation.json", metrics),
+    ];
+    files.extend(trained.plots.iter().cloned());
+    crate::output::write_dir_atomically(out, &files)
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
