@@ -12,6 +12,8 @@ cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version in Cargo.lock
 MODEL_DIR=models/default
+# The tests train with the build `cargo test` already made; everything else uses release.
+TRAINER_PROFILE=release
 PORT="${PORT:-8080}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -72,7 +74,7 @@ train_default() {
     return
   fi
   log "training the default model into $MODEL_DIR"
-  cargo run -p trainer --release -- train \
+  cargo run -p trainer --profile "$TRAINER_PROFILE" -- train \
     --data examples/everyday/data.json --noise examples/everyday/noise.json \
     --table assets/minilm-l6-v2 --out "$MODEL_DIR" --quiet
 }
@@ -91,6 +93,7 @@ serve() {
 }
 
 run_tests() {
+  TRAINER_PROFILE=dev
   log "native tests"
   cargo test --workspace
   # A short run of each fuzz target so regressions surface; the long runs are ./build.sh fuzz.
@@ -100,7 +103,7 @@ run_tests() {
   train_default
   setup_browser_tests
   log "native reference outputs for the browser tests"
-  cargo run -q -p trainer --release -- logits --bundle "$MODEL_DIR" \
+  cargo run -q -p trainer --profile "$TRAINER_PROFILE" -- logits --bundle "$MODEL_DIR" \
     --texts tests/browser/parity-texts.json --out target/parity-native.json
   log "type-checking the package's declarations against examples/web-app"
   node_modules/.bin/tsc -p examples/web-app --noEmit

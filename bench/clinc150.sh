@@ -15,6 +15,8 @@ declare -A CONFIGS=(
   [seed-loss]="--energy-loss seed"
   [seed-faithful]="--energy-loss seed --bn-stats per-pass --synthetic gaussian"
   [hinge-seed-bn]="--bn-stats per-pass --synthetic gaussian"
+  [wide256]="--channels 256"
+  [kernels2345]="--kernels 2,3,4,5 --paddings 1,1,1,2"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(default seed-loss seed-faithful hinge-seed-bn)
