@@ -1,35 +1,50 @@
 #!/usr/bin/env bash
-# CLINC150 (full) benchmark: train on `train` with `oos_train` as negatives, choose the
-# threshold on `val` + `oos_val`, report on `test` + `oos_test`. One run per configuration;
-# results land in bench/out/<name>/ and the table in bench/results/clinc150.md.
-#   bench/clinc150.sh [CLINC_JSON] [EPOCHS] [CONFIG ...]
+# CLINC150 (full) benchmark, end to end: train on `train` with `oos_train` as negatives,
+# choose the threshold on `val` + `oos_val`, report on `test` + `oos_test`; then re-choose the
+# threshold on validation with the other rules. One run per configuration; bundles land in
+# bench/out/<name>/ (with their plots) and the table in bench/results/clinc150.md.
+#   bench/clinc150.sh [CLINC_JSON] [EPOCHS] [CONFIG ...]     (no CONFIG: every one below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-../shared/datasets/clinc150/data_full.json}"
 epochs="${2:-50}"
 shift 2 || true
+minilm="${MINILM_DIR:-../shared/models/all-MiniLM-L6-v2}"
 [ -f "$data" ] || { echo "skip: $data not found (CLINC150 data_full.json)" >&2; exit 0; }
 
 declare -A CONFIGS=(
   [default]=""
+  [distilled]="--table bench/out/tables/distilled"
+  [wide256]="--channels 256"
+  [kernels2345]="--kernels 2,3,4,5 --paddings 1,1,1,2"
   [seed-loss]="--energy-loss seed"
   [seed-faithful]="--energy-loss seed --bn-stats per-pass --synthetic gaussian"
   [hinge-seed-bn]="--bn-stats per-pass --synthetic gaussian"
-  [wide256]="--channels 256"
-  [kernels2345]="--kernels 2,3,4,5 --paddings 1,1,1,2"
 )
+RULES=(balanced recall75)
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(default seed-loss seed-faithful hinge-seed-bn)
+[ ${#names[@]} -gt 0 ] || names=(default distilled wide256 kernels2345 seed-loss seed-faithful hinge-seed-bn)
 
 cargo build -q -p trainer --release
+trainer=./target/release/trainer
+mkdir -p bench/out
+if [[ " ${names[*]} " == *" distilled "* && ! -f bench/out/tables/distilled/table.safetensors ]]; then
+  [ -f "$minilm/model.safetensors" ] || { echo "skip distilled: $minilm not found" >&2; exit 1; }
+  echo "== distilling the token table from $minilm" >&2
+  $trainer table --model-dir "$minilm" --embeddings distilled --out bench/out/tables/distilled
+fi
 for name in "${names[@]}"; do
+  [ -n "${CONFIGS[$name]+set}" ] || { echo "unknown config $name (${!CONFIGS[*]})" >&2; exit 2; }
   out="bench/out/$name"
-  mkdir -p bench/out
   echo "== $name: ${CONFIGS[$name]}" >&2
   # shellcheck disable=SC2086
-  /usr/bin/time -v ./target/release/trainer --threads "${THREADS:-1}" train --data "$data" \
+  /usr/bin/time -v $trainer --threads "${THREADS:-1}" train --data "$data" \
     --out "$out" --epochs "$epochs" --quiet ${CONFIGS[$name]} \
     > "bench/out/$name.log" 2> "bench/out/$name.err" || { tail "bench/out/$name.err"; exit 1; }
   grep -E "Maximum resident" "bench/out/$name.err" >> "bench/out/$name.log"
+  for rule in "${RULES[@]}"; do
+    $trainer evaluate --bundle "$out" --data "$data" --threshold-rule "$rule" \
+      --json "bench/out/$name.$rule.json" --plots "bench/out/$name.$rule-plots" > /dev/null
+  done
 done
 python3 bench/summarize.py "$data" "$epochs" "${names[@]}"

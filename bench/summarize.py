@@ -11,7 +11,13 @@ for name in names:
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(f"bench/out/{name}.log").read())
     t = ev["test"]
     size = sum(os.path.getsize(f"bench/out/{name}/{f}") for f in ("model.safetensors", "table.safetensors", "tokenizer.json"))
-    rows.append((name, t, secs, int(rss.group(1)) / 1024 if rss else float("nan"), size, log[-1]))
+    rss = int(rss.group(1)) / 1024 if rss else float("nan")
+    rows.append((name, t, secs, rss, size, log[-1]))
+    # The same bundle with the threshold re-chosen on validation by the other rules.
+    for rule in ("balanced", "recall75"):
+        path = f"bench/out/{name}.{rule}.json"
+        if os.path.exists(path):
+            rows.append((f"{name}, {rule} threshold", json.load(open(path)), secs, rss, size, log[-1]))
 
 cpu = "unknown"
 try:

@@ -26,6 +26,9 @@ pub enum ThresholdRule {
     /// Best mean of in-scope accuracy and unknown recall on validation: both kinds of
     /// mistake weigh the same (needs validation negatives; falls back to tpr95).
     Balanced,
+    /// Best in-scope accuracy on validation while rejecting at least 75% of the validation
+    /// negatives (needs validation negatives; falls back to tpr95).
+    Recall75,
 }
 
 /// Energy at which a fraction `keep` of `known` energies is at or below.
@@ -67,7 +70,7 @@ pub fn choose_threshold(rule: ThresholdRule, known: &[KnownScore], unknown: &[f3
         ThresholdRule::BestF1 => {
             best_threshold(&known_e, unknown, |t| Binary::at(&known_e, unknown, t).f1)
         }
-        ThresholdRule::Balanced => {
+        ThresholdRule::Balanced | ThresholdRule::Recall75 => {
             // Sorting once makes each candidate O(log n) instead of a pass over both sets.
             let mut correct: Vec<f32> = known
                 .iter()
@@ -75,14 +78,18 @@ pub fn choose_threshold(rule: ThresholdRule, known: &[KnownScore], unknown: &[f3
                 .map(|s| s.energy)
                 .collect();
             correct.sort_by(f32::total_cmp);
-            let mut rejected: Vec<f32> = unknown.to_vec();
-            rejected.sort_by(f32::total_cmp);
-            best_threshold(&known_e, unknown, |t| {
-                let accepted_correct = correct.partition_point(|&e| e <= t);
-                let rejected_unknown = rejected.len() - rejected.partition_point(|&e| e <= t);
-                (accepted_correct as f64 / known.len() as f64
-                    + rejected_unknown as f64 / unknown.len() as f64)
-                    / 2.0
+            let mut unknown_sorted: Vec<f32> = unknown.to_vec();
+            unknown_sorted.sort_by(f32::total_cmp);
+            let in_scope_accuracy =
+                |t: f32| correct.partition_point(|&e| e <= t) as f64 / known.len() as f64;
+            let unknown_recall = |t: f32| {
+                (unknown_sorted.len() - unknown_sorted.partition_point(|&e| e <= t)) as f64
+                    / unknown.len() as f64
+            };
+            best_threshold(&known_e, unknown, |t| match rule {
+                ThresholdRule::Recall75 if unknown_recall(t) < 0.75 => f64::NEG_INFINITY,
+                ThresholdRule::Recall75 => in_scope_accuracy(t),
+                _ => (in_scope_accuracy(t) + unknown_recall(t)) / 2.0,
             })
         }
     }
@@ -355,5 +362,17 @@ mod tests {
         assert_eq!(t, 6.0);
         // Without negatives it falls back to accepting 95% of known sentences.
         assert_eq!(choose_threshold(ThresholdRule::Balanced, &known, &[]), 10.0);
+        // Recall75 with unknown at 7.5, 11, 12, 13: up to 10 three of four are rejected; all
+        // 8 correct sentences are accepted from 8 on (wrong ones add nothing): 8.
+        let unknown = [7.5, 11.0, 12.0, 13.0, 2.0];
+        assert_eq!(
+            choose_threshold(ThresholdRule::Recall75, &known, &unknown[..4]),
+            8.0
+        );
+        // With a fifth unknown at 2, 8 rejects only 3 of 5; 7 rejects 4 of 5 (80%): 7.
+        assert_eq!(
+            choose_threshold(ThresholdRule::Recall75, &known, &unknown),
+            7.0
+        );
     }
 }
