@@ -4,6 +4,7 @@
 # threshold on validation with the other rules. One run per configuration; bundles land in
 # bench/out/<name>/ (with their plots) and the table in bench/results/clinc150.md.
 #   bench/clinc150.sh [CLINC_JSON] [EPOCHS] [CONFIG ...]     (no CONFIG: every one below)
+# Per-intent thresholds for a bundle: python3 bench/per_intent_thresholds.py bench/out/NAME
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-../shared/datasets/clinc150/data_full.json}"
