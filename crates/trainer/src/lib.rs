@@ -1,6 +1,8 @@
 //! The trainer's stages, in the order they run: `data` → `table` (compact embeddings) →
 //! `network` + `train` → `evaluate` → `output` (atomic bundle directories).
 
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod data;
 pub mod distill;
 pub mod evaluate;
