@@ -163,6 +163,9 @@ run_tests() {
   log "native reference outputs for the browser tests"
   cargo run -q -p trainer --release -- logits --bundle "$MODEL_DIR" \
     --texts tests/browser/parity-texts.json --out target/parity-native.json
+  log "bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine)"
+  bench/gpu.sh --device cpu --bin target/release/trainer --epochs 2 --data examples/everyday/data.json \
+    --noise examples/everyday/noise.json --out target/gpu-ci --results target/gpu-ci.md > /dev/null
   log "type-checking the package's declarations against examples/web-app"
   node_modules/.bin/tsc -p examples/web-app --noEmit
   log "browser tests (headless Chromium)"
