@@ -6,6 +6,9 @@
 #   ./build.sh wasm                  only build the wasm packages (web/pkg, web/pkg-relaxed)
 #   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
 #   ./build.sh fuzz [SECONDS]        each fuzz target for SECONDS (default 600) -> bench/results/fuzz.md
+#   ./build.sh cuda [check]          the trainer with `--features cuda` -> target/cuda/release/trainer
+#                                    (check: clippy only); CUDA's compiler from PyPI wheels into
+#                                    .tools/cuda, exit status 77 when they cannot be installed
 # Installs what is missing (Debian's wasm toolchain, wasm-bindgen-cli, Chromium, npm packages).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -79,6 +82,64 @@ train_default() {
     --table assets/minilm-l6-v2 --out "$MODEL_DIR" --quiet
 }
 
+# CUDA 13.0, the release of the lent GPU machines' driver (580). Every wheel is pinned: an
+# unpinned nvidia-nvvm emits PTX that this ptxas rejects.
+CUDA_WHEELS=(nvidia-cuda-nvcc==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-runtime==13.0.96
+             nvidia-cuda-crt==13.0.88 nvidia-cuda-cccl==13.0.85)
+CUDA_COMPUTE_CAP="${CUDA_COMPUTE_CAP:-90}"   # H100/H200; the kernels are compiled for this one
+
+# nvcc and CUDA's headers into .tools/cuda (idempotent), and the environment candle's build
+# scripts read. No GPU or driver is needed to build.
+setup_cuda_toolchain() {
+  local root=.tools/cuda stamp=".tools/cuda/wheels.txt"
+  if [ ! -x "$root/nvidia/cu13/bin/nvcc" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${CUDA_WHEELS[*]}" ]; then
+    log "installing CUDA's compiler from PyPI into $root"
+    rm -rf "$root"
+    if ! python3 -m pip install -q --disable-pip-version-check --no-deps --target "$root" \
+        "${CUDA_WHEELS[@]}"; then
+      echo "SKIP: cannot install ${CUDA_WHEELS[*]} with pip; the cuda build was not checked" >&2
+      exit 77
+    fi
+    echo "${CUDA_WHEELS[*]}" > "$stamp"
+  fi
+  local cu13; cu13="$(pwd)/$root/nvidia/cu13"
+  export PATH="$cu13/bin:$PATH" CUDA_ROOT="$cu13" CUDA_PATH="$cu13" CUDA_HOME="$cu13" \
+    CUDA_COMPUTE_CAP
+  # candle-kernels links `-lcudart`: the wheel's static runtime answers it, so the binary needs
+  # no CUDA library to start (the static runtime opens the driver itself, if ever used).
+  mkdir -p "$root/link"
+  ln -sf ../nvidia/cu13/lib/libcudart_static.a "$root/link/libcudart.a"
+  export LIBRARY_PATH="$PWD/$root/link${LIBRARY_PATH:+:$LIBRARY_PATH}"
+}
+
+# candle-core asks cudarc for `dynamic-linking`, which links libcuda, libcublas, ... into the
+# binary: it would not link here (no driver) nor start on a machine without them. This copy of
+# cudarc differs in one line of its build script: it loads those libraries at run time instead
+# (cudarc's `dynamic-loading`). Sets CUDARC_OVERRIDE to the copy, for cargo's `paths`.
+setup_cudarc_override() {
+  local version src
+  version="$(grep -A1 '^name = "cudarc"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')"
+  CUDARC_OVERRIDE=".tools/cudarc-$version"
+  [ -f "$CUDARC_OVERRIDE/.dynamic-loading" ] && return
+  cargo fetch -q
+  src="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"cudarc-$version" | head -1)"
+  rm -rf "$CUDARC_OVERRIDE"
+  cp -r "$src" "$CUDARC_OVERRIDE"
+  sed -i 's|^    dynamic_linking(major, minor);$|    println!("cargo:rustc-cfg=feature=\\"dynamic-loading\\"");|' \
+    "$CUDARC_OVERRIDE/build.rs"
+  ! grep -q 'dynamic_linking(major, minor);' "$CUDARC_OVERRIDE/build.rs" ||
+    { echo "cudarc $version's build.rs is not the one expected; update setup_cudarc_override" >&2; exit 1; }
+  touch "$CUDARC_OVERRIDE/.dynamic-loading"
+}
+
+# cargo with the CUDA toolchain and the cudarc copy, in its own target dir (target/cuda).
+cuda_cargo() {
+  setup_cuda_toolchain
+  setup_cudarc_override
+  cargo "$1" --config "paths=[\"$CUDARC_OVERRIDE\"]" --target-dir "${CUDA_TARGET_DIR:-target/cuda}" \
+    "${@:2}"
+}
+
 setup_browser_tests() {
   apt_install chromium chromium-driver
   if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/tsc ]; then
@@ -105,6 +166,9 @@ run_tests() {
   log "native reference outputs for the browser tests"
   cargo run -q -p trainer --profile "$TRAINER_PROFILE" -- logits --bundle "$MODEL_DIR" \
     --texts tests/browser/parity-texts.json --out target/parity-native.json
+  log "bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine)"
+  bench/gpu.sh --device cpu --bin target/debug/trainer --epochs 2 --data examples/everyday/data.json \
+    --noise examples/everyday/noise.json --out target/gpu-ci --results target/gpu-ci.md > /dev/null
   log "type-checking the package's declarations against examples/web-app"
   node_modules/.bin/tsc -p examples/web-app --noEmit
   log "browser tests (headless Chromium)"
@@ -119,5 +183,11 @@ case "${1:-build}" in
          node bench/browser.mjs ;;
   test) run_tests ;;
   fuzz) bench/fuzz.sh "${2:-600}" ;;
-  *) echo "usage: $0 [build|serve|test|wasm|bench|fuzz]" >&2; exit 2 ;;
+  cuda) if [ "${2:-}" = check ]; then
+          cuda_cargo clippy --release -p trainer --features cuda --all-targets -q -- -D warnings
+        else
+          cuda_cargo build --release -p trainer --features cuda
+          log "built ${CUDA_TARGET_DIR:-target/cuda}/release/trainer (bench/gpu.sh runs it on a GPU machine)"
+        fi ;;
+  *) echo "usage: $0 [build|serve|test|wasm|bench|fuzz|cuda]" >&2; exit 2 ;;
 esac

@@ -2,6 +2,8 @@
 //! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` (+ `plots`) → `output` (atomic bundle directories).
 
 pub mod checkpoint;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod data;
 pub mod distill;
 pub mod evaluate;

@@ -172,7 +172,7 @@ pub fn device(name: &str) -> Result<Device> {
     match name {
         "cpu" => Ok(Device::Cpu),
         #[cfg(feature = "cuda")]
-        "cuda" => Ok(Device::new_cuda(0)?),
+        "cuda" => crate::cuda::device(0),
         #[cfg(not(feature = "cuda"))]
         "cuda" => bail!("this build has no CUDA: rebuild with `--features cuda`"),
         other => bail!("unknown device `{other}` (cpu or cuda)"),
