@@ -40,9 +40,10 @@ setup_wasm_toolchain() {
   else
     # No rustup wasm32 target here: Debian's rustc with std built from source.
     apt_install rustc-web cargo-web rust-web-src lld-22
-    export RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc
+    # Only for this cargo: later native builds must keep the toolchain `cargo test` used,
+    # or they rebuild every dependency.
     WASM_LINKER_FLAGS='-C linker=/usr/lib/llvm-22/bin/wasm-ld'
-    WASM_CARGO=(/usr/bin/cargo -Zbuild-std=std,panic_abort)
+    WASM_CARGO=(env RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo -Zbuild-std=std,panic_abort)
   fi
   if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
