@@ -98,17 +98,7 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// Starts a long training run into `out`, waits until it is training, then sends `signal`.
 fn kill_mid_training(out: &Path, signal: &str) {
-    let everyday = repo().join("examples/everyday");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trainer"))
-        .args(["train", "--epochs", "100000", "--quiet", "--data"])
-        .arg(everyday.join("data.json"))
-        .arg("--noise")
-        .arg(everyday.join("noise.json"))
-        .arg("--table")
-        .arg(repo().join("assets/minilm-l6-v2"))
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
+    let mut child = train_command(out, 100_000)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
