@@ -15,8 +15,13 @@ cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version in Cargo.lock
 MODEL_DIR=models/default
-# The tests train with the build `cargo test` already made; everything else uses release.
-TRAINER_PROFILE=release
+# The trainer binary; empty: a release build. The tests set it to the binary `cargo test
+# --workspace` built (a `cargo run -p trainer` would unify features differently and rebuild).
+TRAINER_BIN=""
+
+trainer() {
+  if [ -n "$TRAINER_BIN" ]; then "$TRAINER_BIN" "$@"; else cargo run -p trainer --release -- "$@"; fi
+}
 PORT="${PORT:-8080}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -78,7 +83,7 @@ train_default() {
     return
   fi
   log "training the default model into $MODEL_DIR"
-  cargo run -p trainer --profile "$TRAINER_PROFILE" -- train \
+  trainer train \
     --data examples/everyday/data.json --noise examples/everyday/noise.json \
     --table assets/minilm-l6-v2 --out "$MODEL_DIR" --quiet
 }
@@ -155,9 +160,9 @@ serve() {
 }
 
 run_tests() {
-  TRAINER_PROFILE=dev
   log "native tests"
   cargo test --workspace
+  TRAINER_BIN=target/debug/trainer
   # A short run of each fuzz target so regressions surface; the long runs are ./build.sh fuzz.
   log "fuzz targets, ${FUZZ_SECONDS:-30}s each"
   bench/fuzz.sh "${FUZZ_SECONDS:-30}" target/fuzz-ci.md
@@ -165,7 +170,7 @@ run_tests() {
   train_default
   setup_browser_tests
   log "native reference outputs for the browser tests"
-  cargo run -q -p trainer --profile "$TRAINER_PROFILE" -- logits --bundle "$MODEL_DIR" \
+  trainer logits --bundle "$MODEL_DIR" \
     --texts tests/browser/parity-texts.json --out target/parity-native.json
   log "bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine)"
   bench/gpu.sh --device cpu --bin target/debug/trainer --epochs 2 --data examples/everyday/data.json \
