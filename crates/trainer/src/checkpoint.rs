@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
+use model::bundle::{f32_bytes, serialize_tensors};
 use rand_chacha::ChaCha12Rng;
-use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
 use crate::network::Network;
@@ -86,20 +87,10 @@ pub fn save(
         tensors.push((format!("adamw.v.{i}"), v.clone()));
     }
     let mut data = Vec::with_capacity(tensors.len());
-    for (name, t) in &tensors {
-        let values = t.flatten_all()?.to_vec1::<f32>()?;
-        let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-        data.push((name.clone(), t.dims().to_vec(), bytes));
+    for (name, t) in tensors {
+        let bytes = f32_bytes(&t.flatten_all()?.to_vec1::<f32>()?);
+        data.push((name, Dtype::F32, t.dims().to_vec(), bytes));
     }
-    let views = data
-        .iter()
-        .map(|(name, shape, bytes)| {
-            Ok((
-                name.clone(),
-                TensorView::new(Dtype::F32, shape.clone(), bytes)?,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
     let saved = SavedProgress {
         epochs_done: progress.epochs_done,
         optimizer_steps: optimizer.steps,
@@ -112,8 +103,7 @@ pub fn save(
         settings: settings.clone(),
     };
     let metadata = HashMap::from([(PROGRESS_KEY.to_string(), serde_json::to_string(&saved)?)]);
-    let bytes = safetensors::serialize(views, Some(metadata))?;
-    crate::output::write_file_atomically(path, &bytes)
+    crate::output::write_file_atomically(path, &serialize_tensors(data, metadata))
 }
 
 /// Restores `network` and `optimizer` from `path` and returns the loop state. Fails, naming
@@ -186,7 +176,7 @@ pub fn load(
             values.iter().all(|x| x.is_finite()),
             what(&format!("tensor `{name}` holds NaN or infinite values"))
         );
-        Ok(Tensor::from_vec(values, like.dims(), device)?.to_dtype(DType::F32)?)
+        Ok(Tensor::from_vec(values, like.dims(), device)?)
     };
     for (name, current) in network_tensors(network) {
         let restored = tensor(&name, &current)?;
