@@ -172,26 +172,26 @@ impl ModelWeights {
         let mut branch_weights = Vec::new();
         let mut branch_biases = Vec::new();
         for (i, b) in a.branches.iter().enumerate() {
-            branch_weights.push(read_f32(
+            branch_weights.push(read_weights(
                 &st,
                 MODEL_FILE,
                 &names::branch_weight(i),
                 &[a.channels, a.embed_dim, b.kernel],
             )?);
-            branch_biases.push(read_f32(
+            branch_biases.push(read_weights(
                 &st,
                 MODEL_FILE,
                 &names::branch_bias(i),
                 &[a.channels],
             )?);
         }
-        let classifier_weight = read_f32(
+        let classifier_weight = read_weights(
             &st,
             MODEL_FILE,
             names::CLASSIFIER_WEIGHT,
             &[n_labels, a.features()],
         )?;
-        let classifier_bias = read_f32(&st, MODEL_FILE, names::CLASSIFIER_BIAS, &[n_labels])?;
+        let classifier_bias = read_weights(&st, MODEL_FILE, names::CLASSIFIER_BIAS, &[n_labels])?;
         Ok((
             Self {
                 branch_weights,
@@ -203,8 +203,18 @@ impl ModelWeights {
         ))
     }
 
-    /// The safetensors bytes for these weights and metadata.
+    /// The safetensors bytes for these weights and metadata, stored as F32.
     pub fn serialize(&self, meta: &BundleMeta) -> Vec<u8> {
+        self.serialize_as(meta, Dtype::F32)
+    }
+
+    /// The same, stored as `dtype`: F32, or F16 for half the bytes (values rounded to the
+    /// nearest half; the forward pass still runs in f32).
+    pub fn serialize_as(&self, meta: &BundleMeta, dtype: Dtype) -> Vec<u8> {
+        assert!(
+            matches!(dtype, Dtype::F32 | Dtype::F16),
+            "weights are stored as F32 or F16"
+        );
         let a = &meta.architecture;
         let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
         for (i, b) in a.branches.iter().enumerate() {
@@ -232,7 +242,14 @@ impl ModelWeights {
         serialize_tensors(
             tensors
                 .iter()
-                .map(|(n, s, d)| (n.clone(), Dtype::F32, s.clone(), f32_bytes(d)))
+                .map(|(n, s, d)| {
+                    let bytes = if dtype == Dtype::F16 {
+                        f16_bytes(d)
+                    } else {
+                        f32_bytes(d)
+                    };
+                    (n.clone(), dtype, s.clone(), bytes)
+                })
                 .collect(),
             meta.to_map(),
         )
@@ -242,6 +259,14 @@ impl ModelWeights {
 /// Little-endian bytes of `values` (the safetensors byte order).
 pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Little-endian IEEE half-precision bytes of `values`, each rounded to the nearest half.
+pub fn f16_bytes(values: &[f32]) -> Vec<u8> {
+    values
+        .iter()
+        .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+        .collect()
 }
 
 /// Writes named tensors (name, dtype, shape, little-endian bytes) and metadata as safetensors.
@@ -277,11 +302,39 @@ pub fn read_f32(
         .tensor(name)
         .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
     check_view(&view, file, name, Dtype::F32, shape)?;
-    let values: Vec<f32> = view
+    checked_values(decode_f32(view.data()), file, name)
+}
+
+/// [`read_f32`] for network weights, which may also be stored as F16.
+fn read_weights(
+    st: &SafeTensors<'_>,
+    file: &str,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>, BundleError> {
+    let view = st
+        .tensor(name)
+        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
+    if view.dtype() != Dtype::F16 {
+        return read_f32(st, file, name, shape);
+    }
+    check_view(&view, file, name, Dtype::F16, shape)?;
+    let values = view
         .data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .chunks_exact(2)
+        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
         .collect();
+    checked_values(values, file, name)
+}
+
+fn decode_f32(data: &[u8]) -> Vec<f32> {
+    data.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Refuses non-finite and implausibly large values, naming the tensor and index.
+fn checked_values(values: Vec<f32>, file: &str, name: &str) -> Result<Vec<f32>, BundleError> {
     if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
         return Err(BundleError::new(
             file,

@@ -320,3 +320,39 @@ fn twelve_faults_each_name_their_file() {
     )
     .unwrap();
 }
+
+#[test]
+fn f16_weights_load_as_their_rounded_values() {
+    let b = valid();
+    let meta = meta(&b.table, &b.tokenizer);
+    let w = weights(meta.labels.len());
+    let half = w.serialize_as(&meta, Dtype::F16);
+    assert!(half.len() < w.serialize(&meta).len());
+    let (read, _) = ModelWeights::parse(&half).unwrap();
+    let pairs = read
+        .branch_weights
+        .concat()
+        .into_iter()
+        .chain(read.classifier_weight.iter().copied())
+        .zip(
+            w.branch_weights
+                .concat()
+                .into_iter()
+                .chain(w.classifier_weight.iter().copied()),
+        );
+    for (got, want) in pairs {
+        // Half precision: 11 significant bits.
+        assert!(
+            (got - want).abs() <= want.abs() / 1024.0 + 1e-7,
+            "{got} vs {want}"
+        );
+    }
+    // The classifier runs on them like on F32 weights.
+    let clf = Classifier::load(BundleFiles {
+        model: &half,
+        table: &b.table,
+        tokenizer: &b.tokenizer,
+    })
+    .unwrap();
+    assert!(clf.logits("hello").iter().all(|x| x.is_finite()));
+}

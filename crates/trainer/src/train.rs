@@ -31,6 +31,23 @@ pub enum EnergyLoss {
     Seed,
 }
 
+/// How the bundle stores the network's weights (the table is int8 either way).
+#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum, Serialize)]
+pub enum WeightsDtype {
+    F32,
+    /// Half the bytes; the threshold and every reported figure come from the F16 weights.
+    F16,
+}
+
+impl WeightsDtype {
+    fn safetensors(self) -> safetensors::Dtype {
+        match self {
+            Self::F32 => safetensors::Dtype::F32,
+            Self::F16 => safetensors::Dtype::F16,
+        }
+    }
+}
+
 /// Synthetic inputs whose energy is pushed up, shaped like the padded known batch.
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum, Serialize)]
 pub enum SyntheticNoise {
@@ -100,6 +117,9 @@ pub struct TrainArgs {
     pub bn_stats: BnStats,
     #[arg(long, value_enum, default_value_t = ThresholdRule::Tpr95)]
     pub threshold_rule: ThresholdRule,
+    /// How model.safetensors stores the weights.
+    #[arg(long, value_enum, default_value_t = WeightsDtype::F32)]
+    pub weights_dtype: WeightsDtype,
     /// Use this energy threshold instead of choosing one.
     #[arg(long, allow_hyphen_values = true)]
     pub threshold: Option<f32>,
@@ -157,6 +177,7 @@ impl TrainArgs {
             "device",
             "threshold",
             "threshold_rule",
+            "weights_dtype",
         ] {
             map.remove(not_defining);
         }
@@ -638,7 +659,7 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
         metrics: serde_json::Value::Null,
     };
     let classifier = Classifier::load(BundleFiles {
-        model: &weights.serialize(&meta),
+        model: &weights.serialize_as(&meta, args.weights_dtype.safetensors()),
         table: &embeddings.table_bytes,
         tokenizer: &embeddings.tokenizer_bytes,
     })
@@ -656,7 +677,7 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     let val_report = evaluate::report(&dataset.labels, &val_known, &val_unknown, meta.threshold);
     let test_report = evaluate::report(&dataset.labels, &test_known, &test_unknown, meta.threshold);
     meta.metrics = serde_json::json!({ "validation": val_report, "test": test_report });
-    let model_bytes = weights.serialize(&meta);
+    let model_bytes = weights.serialize_as(&meta, args.weights_dtype.safetensors());
     let plots = if test_known.is_empty() {
         crate::plots::evaluation_plots(&val_known, &val_unknown, meta.threshold, "validation")
     } else {
