@@ -1,8 +1,10 @@
 //! `trainer table`: a pretrained model's token embeddings → the compact table.
 //! The rows are either the model's input embedding layer or, with `--embeddings distilled`,
-//! each token's output from the model's encoder (see `distill`). PCA to `dims`
-//! (covariance accumulated in blocks, eigenvectors from faer), then int8 with one scale
-//! per row.
+//! each token's output from the model's encoder (see `distill`). With `--prune N` the
+//! vocabulary is first cut to N pieces (see `prune`) and only those rows are kept. PCA to
+//! `dims` (covariance accumulated in blocks, eigenvectors from faer), then int8 with one
+//! scale per row. The source matrix is memory-mapped, never copied whole: a 250k x 384
+//! multilingual matrix costs its file's pages plus one block.
 
 use std::path::{Path, PathBuf};
 
@@ -13,18 +15,23 @@ use model::table::TableMeta;
 use model::EmbeddingTable;
 use safetensors::{Dtype, SafeTensors};
 
+use crate::model_source::ModelSource;
+use crate::prune;
+
 /// Rows of the source matrix processed at once: bounds the extra memory to one block.
 const BLOCK_ROWS: usize = 4096;
 
 #[derive(clap::Args, Debug)]
 pub struct TableArgs {
-    /// A model directory holding tokenizer.json and model.safetensors.
-    #[arg(long)]
-    pub model_dir: Option<PathBuf>,
-    /// tokenizer.json (default: MODEL_DIR/tokenizer.json).
+    /// The pretrained model: a directory holding tokenizer.json and model.safetensors, or a
+    /// Hugging Face model id (org/name; cached under HF_HOME, HF_HUB_OFFLINE=1 to forbid
+    /// downloads).
+    #[arg(long, alias = "model-dir")]
+    pub model: Option<String>,
+    /// tokenizer.json (default: the model's).
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
-    /// safetensors file with the token-embedding matrix (default: MODEL_DIR/model.safetensors).
+    /// safetensors file with the token-embedding matrix (default: the model's model.safetensors).
     #[arg(long)]
     pub weights: Option<PathBuf>,
     /// Name of the [vocab, d] token-embedding tensor (`--embeddings input`).
@@ -33,9 +40,22 @@ pub struct TableArgs {
     /// Which vectors become the table's rows.
     #[arg(long, value_enum, default_value_t = EmbeddingSource::Input)]
     pub embeddings: EmbeddingSource,
-    /// The encoder's config.json (`--embeddings distilled`; default: MODEL_DIR/config.json).
+    /// The encoder's config.json (`--embeddings distilled`; default: the model's).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Keep only this many vocabulary pieces (Unigram tokenizers): every piece of the
+    /// `--keep-texts`, then single CJK characters, then Latin/ASCII/CJK pieces by score.
+    /// Writes the pruned tokenizer.json with the table.
+    #[arg(long)]
+    pub prune: Option<usize>,
+    /// JSON files whose strings must split exactly as before pruning (data.json,
+    /// noise.json, CLINC150's data_full.json: every string in them counts).
+    #[arg(long, num_args = 1.., requires = "prune")]
+    pub keep_texts: Vec<PathBuf>,
+    /// JSON files to compare the full and pruned splits on (tokens unchanged, unknown
+    /// tokens), reported after pruning.
+    #[arg(long, num_args = 1.., requires = "prune")]
+    pub compare_texts: Vec<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -45,7 +65,7 @@ pub struct TableArgs {
     /// Source label recorded in the table's metadata (default: the weights path).
     #[arg(long)]
     pub source: Option<String>,
-    /// Output directory: receives table.safetensors and a copy of tokenizer.json.
+    /// Output directory: receives table.safetensors and tokenizer.json (pruned or copied).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -58,32 +78,143 @@ pub enum EmbeddingSource {
     Distilled,
 }
 
-/// Principal components of the rows of a [rows, cols] matrix.
+/// A [rows, cols] token-embedding matrix: memory-mapped from a safetensors file (read row
+/// by row, F32 or BF16) or held in memory.
+pub struct TokenMatrix {
+    rows: usize,
+    cols: usize,
+    storage: Storage,
+}
+
+enum Storage {
+    Mapped {
+        map: memmap2::Mmap,
+        start: usize,
+        dtype: Dtype,
+    },
+    Owned(Vec<f32>),
+}
+
+impl TokenMatrix {
+    /// Maps tensor `name` of the safetensors file at `path`.
+    pub fn open(path: &Path, name: &str) -> Result<Self> {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        // SAFETY: the map is only read, and the file is an input nobody writes meanwhile.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("cannot map {}", path.display()))?;
+        let st = SafeTensors::deserialize(&map)
+            .with_context(|| format!("{}: not a safetensors file", path.display()))?;
+        let view = st.tensor(name).map_err(|_| {
+            let mut names = st.names();
+            names.sort();
+            let shown: Vec<&str> = names.into_iter().take(8).collect();
+            anyhow::anyhow!(
+                "{}: tensor `{name}` is not in the file (it has e.g. {})",
+                path.display(),
+                shown.join(", ")
+            )
+        })?;
+        if view.shape().len() != 2 {
+            bail!(
+                "{}: tensor `{name}` has shape {:?}, expected [vocab, d]",
+                path.display(),
+                view.shape()
+            );
+        }
+        let dtype = view.dtype();
+        if !matches!(dtype, Dtype::F32 | Dtype::BF16) {
+            bail!(
+                "{}: tensor `{name}` has dtype {dtype:?}; F32 or BF16 is needed",
+                path.display()
+            );
+        }
+        let (rows, cols) = (view.shape()[0], view.shape()[1]);
+        let start = view.data().as_ptr() as usize - map.as_ptr() as usize;
+        Ok(Self {
+            rows,
+            cols,
+            storage: Storage::Mapped { map, start, dtype },
+        })
+    }
+
+    /// A matrix already in memory (row-major, `cols` wide).
+    pub fn from_rows(data: Vec<f32>, cols: usize) -> Self {
+        Self {
+            rows: data.len() / cols,
+            cols,
+            storage: Storage::Owned(data),
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Row `i` as f32.
+    pub fn row(&self, i: usize, out: &mut [f32]) {
+        let cols = self.cols;
+        match &self.storage {
+            Storage::Owned(data) => out.copy_from_slice(&data[i * cols..(i + 1) * cols]),
+            Storage::Mapped { map, start, dtype } => {
+                let width = if *dtype == Dtype::F32 { 4 } else { 2 };
+                let at = start + i * cols * width;
+                let bytes = &map[at..at + cols * width];
+                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(width)) {
+                    *o = match width {
+                        4 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                        _ => f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16),
+                    };
+                }
+            }
+        }
+    }
+
+    /// Rows `ids` minus `mean`, as an f64 matrix.
+    fn centered_block(&self, ids: &[u32], mean: &[f64]) -> Mat<f64> {
+        let mut row = vec![0f32; self.cols];
+        let mut block = Mat::<f64>::zeros(ids.len(), self.cols);
+        for (r, &id) in ids.iter().enumerate() {
+            self.row(id as usize, &mut row);
+            for (j, (&v, m)) in row.iter().zip(mean).enumerate() {
+                block[(r, j)] = v as f64 - m;
+            }
+        }
+        block
+    }
+}
+
+/// Principal components of a set of rows.
 pub struct Pca {
     pub mean: Vec<f64>,
-    /// [dims][cols], strongest first.
-    pub components: Vec<Vec<f64>>,
+    /// [cols, dims], strongest component first.
+    pub components: Mat<f64>,
     pub explained_variance: f64,
 }
 
-/// PCA of `rows` (row-major, `cols` wide) keeping `dims` components. Memory beyond the
-/// input: one block and the cols x cols covariance.
-pub fn pca(rows: &[f32], cols: usize, dims: usize) -> Result<Pca> {
-    let n = rows.len() / cols;
+/// PCA of the rows `ids` of `matrix`, keeping `dims` components. Memory beyond the matrix:
+/// one block of rows and the cols x cols covariance.
+pub fn pca(matrix: &TokenMatrix, ids: &[u32], dims: usize) -> Result<Pca> {
+    let (n, cols) = (ids.len(), matrix.cols());
     if n < 2 || dims == 0 || dims > cols {
         bail!("PCA needs at least 2 rows and 0 < dims <= {cols} (got {n} rows, dims {dims})");
     }
     let mut mean = vec![0f64; cols];
-    for row in rows.chunks_exact(cols) {
-        for (m, &v) in mean.iter_mut().zip(row) {
+    let mut row = vec![0f32; cols];
+    for &id in ids {
+        matrix.row(id as usize, &mut row);
+        for (m, &v) in mean.iter_mut().zip(&row) {
             *m += v as f64;
         }
     }
     mean.iter_mut().for_each(|m| *m /= n as f64);
     let mut cov = Mat::<f64>::zeros(cols, cols);
-    for block in rows.chunks(BLOCK_ROWS * cols) {
-        let b = block.len() / cols;
-        let centered = Mat::<f64>::from_fn(b, cols, |i, j| block[i * cols + j] as f64 - mean[j]);
+    for block_ids in ids.chunks(BLOCK_ROWS) {
+        let centered = matrix.centered_block(block_ids, &mean);
         cov += centered.transpose() * &centered;
     }
     let cov = cov * faer::Scale(1.0 / (n - 1) as f64);
@@ -93,21 +224,20 @@ pub fn pca(rows: &[f32], cols: usize, dims: usize) -> Result<Pca> {
     let values = eig.S().column_vector();
     let vectors = eig.U();
     let total: f64 = (0..cols).map(|i| values[i].max(0.0)).sum();
-    let mut components = Vec::with_capacity(dims);
+    let mut components = Mat::<f64>::zeros(cols, dims);
     let mut kept = 0.0;
     // Eigenvalues come in increasing order: the strongest components are last.
-    for k in (cols - dims..cols).rev() {
+    for (d, k) in (cols - dims..cols).rev().enumerate() {
         kept += values[k].max(0.0);
-        let mut v: Vec<f64> = (0..cols).map(|i| vectors[(i, k)]).collect();
         // Fix each component's sign so the output does not depend on the solver's choice.
-        let pivot = v
-            .iter()
-            .copied()
-            .fold(0f64, |a, x| if x.abs() > a.abs() { x } else { a });
-        if pivot < 0.0 {
-            v.iter_mut().for_each(|x| *x = -*x);
+        let pivot =
+            (0..cols)
+                .map(|i| vectors[(i, k)])
+                .fold(0f64, |a, x| if x.abs() > a.abs() { x } else { a });
+        let sign = if pivot < 0.0 { -1.0 } else { 1.0 };
+        for i in 0..cols {
+            components[(i, d)] = sign * vectors[(i, k)];
         }
-        components.push(v);
     }
     Ok(Pca {
         mean,
@@ -117,18 +247,14 @@ pub fn pca(rows: &[f32], cols: usize, dims: usize) -> Result<Pca> {
 }
 
 impl Pca {
-    /// Projects rows onto the components ([rows, dims], f32).
-    pub fn project(&self, rows: &[f32], cols: usize) -> Vec<f32> {
-        let mut out = Vec::with_capacity(rows.len() / cols * self.components.len());
-        for row in rows.chunks_exact(cols) {
-            for c in &self.components {
-                let dot: f64 = row
-                    .iter()
-                    .zip(&self.mean)
-                    .zip(c)
-                    .map(|((&x, m), w)| (x as f64 - m) * w)
-                    .sum();
-                out.push(dot as f32);
+    /// Projects rows `ids` of `matrix` onto the components ([ids.len(), dims], f32).
+    pub fn project(&self, matrix: &TokenMatrix, ids: &[u32]) -> Vec<f32> {
+        let dims = self.components.ncols();
+        let mut out = Vec::with_capacity(ids.len() * dims);
+        for block_ids in ids.chunks(BLOCK_ROWS) {
+            let projected = matrix.centered_block(block_ids, &self.mean) * &self.components;
+            for r in 0..block_ids.len() {
+                out.extend((0..dims).map(|d| projected[(r, d)] as f32));
             }
         }
         out
@@ -159,76 +285,50 @@ pub fn mean_row_cosine(a: &[f32], b: &[f32], dim: usize) -> f64 {
     }
 }
 
-/// Reads tensor `name` of `path` as f32 [rows, cols].
-pub fn read_matrix(path: &Path, name: &str) -> Result<(Vec<f32>, usize, usize)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let st = SafeTensors::deserialize(&bytes)
-        .with_context(|| format!("{}: not a safetensors file", path.display()))?;
-    let view = st.tensor(name).map_err(|_| {
-        let mut names = st.names();
-        names.sort();
-        let shown: Vec<&str> = names.into_iter().take(8).collect();
-        anyhow::anyhow!(
-            "{}: tensor `{name}` is not in the file (it has e.g. {})",
-            path.display(),
-            shown.join(", ")
-        )
-    })?;
-    if view.shape().len() != 2 {
-        bail!(
-            "{}: tensor `{name}` has shape {:?}, expected [vocab, d]",
-            path.display(),
-            view.shape()
-        );
+/// Every string of the JSON files at `paths`.
+fn strings_of(paths: &[PathBuf]) -> Result<Vec<String>> {
+    let mut texts = Vec::new();
+    for path in paths {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: not JSON", path.display()))?;
+        prune::json_strings(&value, &mut texts);
     }
-    let (rows, cols) = (view.shape()[0], view.shape()[1]);
-    let data = match view.dtype() {
-        Dtype::F32 => view
-            .data()
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        Dtype::BF16 => view
-            .data()
-            .chunks_exact(2)
-            .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16))
-            .collect(),
-        other => bail!(
-            "{}: tensor `{name}` has dtype {other:?}; F32 or BF16 is needed",
-            path.display()
-        ),
-    };
-    Ok((data, rows, cols))
+    Ok(texts)
+}
+
+fn percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        100.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
 }
 
 pub fn run(args: &TableArgs) -> Result<()> {
-    let in_dir = |file: &str| args.model_dir.as_ref().map(|d| d.join(file));
-    let tokenizer_path = args
-        .tokenizer
-        .clone()
-        .or_else(|| in_dir(TOKENIZER_FILE))
-        .context("give --model-dir or --tokenizer")?;
-    let weights_path = args
-        .weights
-        .clone()
-        .or_else(|| in_dir("model.safetensors"))
-        .context("give --model-dir or --weights")?;
+    let source = args.model.as_deref().map(ModelSource::parse).transpose()?;
+    let model_file = |explicit: &Option<PathBuf>, file: &str, flag: &str| -> Result<PathBuf> {
+        match (explicit, &source) {
+            (Some(path), _) => Ok(path.clone()),
+            (None, Some(source)) => source.file(file),
+            (None, None) => bail!("give --model or {flag}"),
+        }
+    };
+    let tokenizer_path = model_file(&args.tokenizer, TOKENIZER_FILE, "--tokenizer")?;
+    let weights_path = model_file(&args.weights, "model.safetensors", "--weights")?;
     let tokenizer_bytes = std::fs::read(&tokenizer_path)
         .with_context(|| format!("cannot read {}", tokenizer_path.display()))?;
     let encoder = model::TextEncoder::from_bytes(&tokenizer_bytes, 64)
         .map_err(|e| anyhow::anyhow!("{}: {}", tokenizer_path.display(), e.problem))?;
     let started = std::time::Instant::now();
-    let (matrix, rows, cols, origin) = match args.embeddings {
-        EmbeddingSource::Input => {
-            let (m, r, c) = read_matrix(&weights_path, &args.tensor)?;
-            (m, r, c, args.tensor.clone())
-        }
+    let (matrix, origin) = match args.embeddings {
+        EmbeddingSource::Input => (
+            TokenMatrix::open(&weights_path, &args.tensor)?,
+            args.tensor.clone(),
+        ),
         EmbeddingSource::Distilled => {
-            let config = args
-                .config
-                .clone()
-                .or_else(|| in_dir("config.json"))
-                .context("give --model-dir or --config")?;
+            let config = model_file(&args.config, "config.json", "--config")?;
             let (m, r, c) = crate::distill::encoder_token_embeddings(
                 &config,
                 &weights_path,
@@ -239,9 +339,13 @@ pub fn run(args: &TableArgs) -> Result<()> {
                 "encoder outputs for {r} tokens in {:.1} s",
                 started.elapsed().as_secs_f64()
             );
-            (m, r, c, "encoder output, mean-pooled per token".to_string())
+            (
+                TokenMatrix::from_rows(m, c),
+                "encoder output, mean-pooled per token".to_string(),
+            )
         }
     };
+    let (rows, cols) = (matrix.rows(), matrix.cols());
     if encoder.vocab_size() != rows {
         bail!(
             "{} has {} tokens but tensor `{}` in {} has {rows} rows",
@@ -251,15 +355,58 @@ pub fn run(args: &TableArgs) -> Result<()> {
             weights_path.display()
         );
     }
-    let pca = pca(&matrix, cols, args.dims)?;
-    let projected = pca.project(&matrix, cols);
+
+    let (out_tokenizer, ids, pruned_note) = match args.prune {
+        None => (tokenizer_bytes, (0..rows as u32).collect::<Vec<_>>(), None),
+        Some(target) => {
+            let keep = strings_of(&args.keep_texts)?;
+            let pruned = prune::prune_unigram(&tokenizer_bytes, &keep, target)
+                .with_context(|| tokenizer_path.display().to_string())?;
+            println!(
+                "pruned {rows} -> {} pieces ({} for the {} kept texts and special tokens, {} \
+                 single CJK characters, {} by score); tokenizer.json {:.2} MB",
+                pruned.old_ids.len(),
+                pruned.from_texts,
+                keep.len(),
+                pruned.from_cjk_chars,
+                pruned.from_scores,
+                pruned.tokenizer_json.len() as f64 / 1e6
+            );
+            let (full, small) = (
+                encoder.tokenizer(),
+                tokenizers::Tokenizer::from_bytes(&pruned.tokenizer_json)
+                    .map_err(|e| anyhow::anyhow!("pruned tokenizer: {e}"))?,
+            );
+            for path in &args.compare_texts {
+                let texts = strings_of(std::slice::from_ref(path))?;
+                let a = prune::split_agreement(full, &small, &texts)?;
+                println!(
+                    "{}: tokens unchanged: non-CJK {:.2}% of {}, CJK {:.2}% of {}; unknown \
+                     tokens after pruning {:.3}% of {}",
+                    path.display(),
+                    percent(a.other_unchanged, a.other_tokens),
+                    a.other_tokens,
+                    percent(a.cjk_unchanged, a.cjk_tokens),
+                    a.cjk_tokens,
+                    percent(a.pruned_unknown, a.pruned_tokens),
+                    a.pruned_tokens
+                );
+            }
+            let note = format!(", pruned to {} of {rows} pieces", pruned.old_ids.len());
+            (pruned.tokenizer_json, pruned.old_ids, Some(note))
+        }
+    };
+
+    let pca = pca(&matrix, &ids, args.dims)?;
+    let projected = pca.project(&matrix, &ids);
     drop(matrix);
     let table = EmbeddingTable::quantize(&projected, args.dims);
     let cosine = mean_row_cosine(&projected, &table.dequantize(), args.dims);
     println!(
-        "PCA {cols} -> {} dims over {rows} rows: explained variance {:.4}; \
+        "PCA {cols} -> {} dims over {} rows: explained variance {:.4}; \
          mean cosine(PCA row, int8 row) {:.5} ({:.1} s)",
         args.dims,
+        ids.len(),
         pca.explained_variance,
         cosine,
         started.elapsed().as_secs_f64()
@@ -271,18 +418,22 @@ pub fn run(args: &TableArgs) -> Result<()> {
         source: args
             .source
             .clone()
-            .unwrap_or_else(|| format!("{} :: {origin}", weights_path.display())),
+            .unwrap_or_else(|| format!("{} :: {origin}", weights_path.display()))
+            + pruned_note.as_deref().unwrap_or(""),
         dim: args.dims,
         source_dim: cols,
         explained_variance: pca.explained_variance,
-        tokenizer_sha256: sha256_hex(&tokenizer_bytes),
+        tokenizer_sha256: sha256_hex(&out_tokenizer),
     };
+    let table_bytes = table.serialize(&meta);
+    println!(
+        "table.safetensors {:.2} MB, tokenizer.json {:.2} MB",
+        table_bytes.len() as f64 / 1e6,
+        out_tokenizer.len() as f64 / 1e6
+    );
     crate::output::write_dir_atomically(
         &args.out,
-        &[
-            (TABLE_FILE, table.serialize(&meta)),
-            (TOKENIZER_FILE, tokenizer_bytes),
-        ],
+        &[(TABLE_FILE, table_bytes), (TOKENIZER_FILE, out_tokenizer)],
     )?;
     println!("wrote {}", args.out.display());
     Ok(())
@@ -303,15 +454,13 @@ mod tests {
                 rows.extend([t * 0.6 - j * 0.8, t * 0.8 + j * 0.6]);
             }
         }
-        let p = pca(&rows, 2, 1).unwrap();
-        assert!(
-            (p.components[0][0] - 0.6).abs() < 1e-6,
-            "{:?}",
-            p.components
-        );
-        assert!((p.components[0][1] - 0.8).abs() < 1e-6);
+        let matrix = TokenMatrix::from_rows(rows, 2);
+        let all: Vec<u32> = (0..matrix.rows() as u32).collect();
+        let p = pca(&matrix, &all, 1).unwrap();
+        assert!((p.components[(0, 0)] - 0.6).abs() < 1e-6);
+        assert!((p.components[(1, 0)] - 0.8).abs() < 1e-6);
         assert!(p.explained_variance > 0.9999);
-        let proj = p.project(&rows, 2);
+        let proj = p.project(&matrix, &all);
         // Centered: t runs -25..=24, so its mean is -0.5.
         assert!((proj[0] + 24.5).abs() < 1e-3, "{}", proj[0]);
     }

@@ -292,7 +292,7 @@ fn a_tokenizer_that_does_not_match_the_table_is_refused() {
 
 #[test]
 fn a_missing_tensor_name_is_named() {
-    let err = trainer::table::read_matrix(
+    let err = trainer::table::TokenMatrix::open(
         &repo().join("assets/minilm-l6-v2/table.safetensors"),
         "embeddings.word_embeddings.weight",
     )

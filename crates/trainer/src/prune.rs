@@ -1,0 +1,368 @@
+//! Vocabulary pruning for Unigram (SentencePiece) tokenizers: a 250k-piece multilingual
+//! vocabulary becomes a few tens of thousands, small enough for a web page, while the
+//! sentences the classifier is trained on still split exactly as before.
+//!
+//! Which pieces stay, in this order until the budget is spent:
+//! 1. the special and added tokens, and the unknown piece;
+//! 2. every piece the given texts (training data, negatives) are split into;
+//! 3. every single-character CJK piece, so any Chinese text still has a split;
+//! 4. the remaining Latin, ASCII and CJK pieces by score (the most frequent first).
+//!
+//! Kept pieces keep their scores and their relative order, so Viterbi picks the same split
+//! whenever all pieces of the original split survive (always for the texts of step 2).
+
+use std::collections::BTreeSet;
+
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::Value;
+use tokenizers::Tokenizer;
+
+/// The outcome of pruning: the new tokenizer.json and, for each new id, its old id.
+pub struct Pruned {
+    pub tokenizer_json: Vec<u8>,
+    pub old_ids: Vec<u32>,
+    /// How many pieces each step of the policy contributed.
+    pub from_texts: usize,
+    pub from_cjk_chars: usize,
+    pub from_scores: usize,
+}
+
+/// CJK ideographs, CJK symbols and punctuation, and full-width forms.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
+        | 0xFF00..=0xFFEF | 0x20000..=0x2FA1F)
+}
+
+fn is_latin(c: char) -> bool {
+    c.is_ascii() || matches!(c as u32, 0x00C0..=0x024F | 0x1E00..=0x1EFF)
+}
+
+/// A piece's text without SentencePiece's word-start marker.
+fn piece_text(piece: &str) -> &str {
+    piece.trim_start_matches('\u{2581}')
+}
+
+/// Keeps `target` pieces of the Unigram `tokenizer_json` (see the module docs), always
+/// including every piece that `texts` are split into.
+pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> Result<Pruned> {
+    let mut doc: Value =
+        serde_json::from_slice(tokenizer_json).context("tokenizer.json is not JSON")?;
+    ensure!(
+        doc["model"]["type"] == "Unigram",
+        "vocabulary pruning needs a Unigram tokenizer; this one's model is {}",
+        doc["model"]["type"]
+    );
+    let tokenizer = Tokenizer::from_bytes(tokenizer_json)
+        .map_err(|e| anyhow::anyhow!("tokenizer.json does not load: {e}"))?;
+    let vocab: Vec<(String, f64)> = serde_json::from_value(doc["model"]["vocab"].take())
+        .context("tokenizer.json: model.vocab is not a list of [piece, score]")?;
+    let unk_id = doc["model"]["unk_id"].as_u64().map(|id| id as usize);
+    let added: Vec<u64> = doc["added_tokens"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t["id"].as_u64()).collect())
+        .unwrap_or_default();
+
+    let mut keep: BTreeSet<usize> = added.iter().map(|&id| id as usize).collect();
+    keep.extend(unk_id);
+    for text in texts {
+        let encoding = tokenizer
+            .encode(text.as_str(), false)
+            .map_err(|e| anyhow::anyhow!("cannot tokenize {text:?}: {e}"))?;
+        keep.extend(encoding.get_ids().iter().map(|&id| id as usize));
+    }
+    let from_texts = keep.len();
+    if from_texts > target {
+        bail!(
+            "--prune {target} is smaller than the {from_texts} pieces the given texts and \
+             special tokens need"
+        );
+    }
+    let single_cjk = |p: &str| {
+        let mut chars = piece_text(p).chars();
+        matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk(c))
+    };
+    for (id, (piece, _)) in vocab.iter().enumerate() {
+        if keep.len() == target {
+            break;
+        }
+        if single_cjk(piece) {
+            keep.insert(id);
+        }
+    }
+    let from_cjk_chars = keep.len() - from_texts;
+    let mut by_score: Vec<usize> = (0..vocab.len())
+        .filter(|id| !keep.contains(id))
+        .filter(|&id| {
+            piece_text(&vocab[id].0)
+                .chars()
+                .all(|c| is_latin(c) || is_cjk(c))
+        })
+        .collect();
+    // Highest score first; ties keep the vocabulary's order, so the result is deterministic.
+    by_score.sort_by(|&a, &b| vocab[b].1.total_cmp(&vocab[a].1).then(a.cmp(&b)));
+    let room = target - keep.len();
+    keep.extend(by_score.into_iter().take(room));
+    let from_scores = keep.len() - from_texts - from_cjk_chars;
+
+    let old_ids: Vec<u32> = keep.iter().map(|&id| id as u32).collect();
+    let new_id = |old: u64| -> Result<u64> {
+        old_ids
+            .binary_search(&(old as u32))
+            .map(|i| i as u64)
+            .map_err(|_| anyhow::anyhow!("token id {old} was pruned"))
+    };
+    doc["model"]["vocab"] = Value::Array(
+        old_ids
+            .iter()
+            .map(|&id| serde_json::json!([vocab[id as usize].0, vocab[id as usize].1]))
+            .collect(),
+    );
+    if let Some(unk) = unk_id {
+        doc["model"]["unk_id"] = new_id(unk as u64)?.into();
+    }
+    if let Some(tokens) = doc["added_tokens"].as_array_mut() {
+        for token in tokens {
+            if let Some(id) = token["id"].as_u64() {
+                token["id"] = new_id(id)?.into();
+            }
+        }
+    }
+    renumber_post_processor(&mut doc["post_processor"], &new_id)?;
+    let tokenizer_json = serde_json::to_vec(&doc)?;
+    check_pruned(&tokenizer, &tokenizer_json, &old_ids)?;
+    Ok(Pruned {
+        tokenizer_json,
+        old_ids,
+        from_texts,
+        from_cjk_chars,
+        from_scores,
+    })
+}
+
+/// Special-token ids inside post-processors (Template, Roberta/Bert, and sequences of them).
+fn renumber_post_processor(node: &mut Value, new_id: &dyn Fn(u64) -> Result<u64>) -> Result<()> {
+    match node["type"].as_str() {
+        Some("TemplateProcessing") => {
+            if let Some(specials) = node["special_tokens"].as_object_mut() {
+                for special in specials.values_mut() {
+                    if let Some(ids) = special["ids"].as_array_mut() {
+                        for id in ids {
+                            *id = new_id(id.as_u64().context("special token id")?)?.into();
+                        }
+                    }
+                }
+            }
+        }
+        Some("RobertaProcessing") | Some("BertProcessing") => {
+            for key in ["sep", "cls"] {
+                if let Some(id) = node[key][1].as_u64() {
+                    node[key][1] = new_id(id)?.into();
+                }
+            }
+        }
+        Some("Sequence") => {
+            if let Some(list) = node["processors"].as_array_mut() {
+                for p in list {
+                    renumber_post_processor(p, new_id)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The pruned tokenizer loads, has the expected size, and names every kept piece as before.
+fn check_pruned(full: &Tokenizer, pruned_json: &[u8], old_ids: &[u32]) -> Result<()> {
+    let pruned = Tokenizer::from_bytes(pruned_json)
+        .map_err(|e| anyhow::anyhow!("the pruned tokenizer.json does not load: {e}"))?;
+    ensure!(
+        pruned.get_vocab_size(true) == old_ids.len(),
+        "the pruned tokenizer has {} tokens, expected {}",
+        pruned.get_vocab_size(true),
+        old_ids.len()
+    );
+    for (new, &old) in old_ids.iter().enumerate() {
+        ensure!(
+            pruned.id_to_token(new as u32) == full.id_to_token(old),
+            "pruned id {new} is not old id {old}"
+        );
+    }
+    Ok(())
+}
+
+/// How a pruned tokenizer splits text compared with the full one.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct SplitAgreement {
+    /// Tokens of the full split containing a CJK character, and how many of them the pruned
+    /// split has unchanged (same piece over the same characters).
+    pub cjk_tokens: usize,
+    pub cjk_unchanged: usize,
+    /// The other tokens (English and other Latin text, digits, punctuation).
+    pub other_tokens: usize,
+    pub other_unchanged: usize,
+    /// Tokens of the pruned split that are the unknown token, and all of its tokens.
+    pub pruned_unknown: usize,
+    pub pruned_tokens: usize,
+}
+
+/// Compares the full and pruned tokenizers' splits of `texts` (special tokens left out).
+pub fn split_agreement(
+    full: &Tokenizer,
+    pruned: &Tokenizer,
+    texts: &[String],
+) -> Result<SplitAgreement> {
+    let mut a = SplitAgreement::default();
+    let unk = |t: &Tokenizer| ["<unk>", "[UNK]"].iter().find_map(|u| t.token_to_id(u));
+    let pruned_unk = unk(pruned);
+    for text in texts {
+        let f = full
+            .encode(text.as_str(), false)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let p = pruned
+            .encode(text.as_str(), false)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let kept: BTreeSet<(&str, (usize, usize))> = p
+            .get_tokens()
+            .iter()
+            .map(String::as_str)
+            .zip(p.get_offsets().iter().copied())
+            .collect();
+        for (token, offsets) in f.get_tokens().iter().zip(f.get_offsets()) {
+            let same = kept.contains(&(token.as_str(), *offsets));
+            if token.chars().any(is_cjk) {
+                a.cjk_tokens += 1;
+                a.cjk_unchanged += same as usize;
+            } else {
+                a.other_tokens += 1;
+                a.other_unchanged += same as usize;
+            }
+        }
+        a.pruned_tokens += p.get_ids().len();
+        a.pruned_unknown += p
+            .get_ids()
+            .iter()
+            .filter(|&&id| Some(id) == pruned_unk)
+            .count();
+    }
+    Ok(a)
+}
+
+/// Every string anywhere in a JSON document (intents' sentences, negatives, CLINC150 pairs).
+pub fn json_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| json_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| json_strings(v, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny Unigram tokenizer in the multilingual model's layout (<s> <pad> </s> <unk>,
+    /// Metaspace, a Template post-processor, and an added <mask> at the end).
+    fn tiny() -> Vec<u8> {
+        include_bytes!("../tests/data/tiny-unigram/tokenizer.json").to_vec()
+    }
+
+    fn tokens(json: &[u8], text: &str) -> Vec<String> {
+        let t = Tokenizer::from_bytes(json).unwrap();
+        t.encode(text, true).unwrap().get_tokens().to_vec()
+    }
+
+    #[test]
+    fn pruning_keeps_what_the_texts_need_then_cjk_chars_then_scores() {
+        let full = tiny();
+        let texts = vec!["weather".to_string()];
+        let pruned = prune_unigram(&full, &texts, 10).unwrap();
+        // Specials (5) + ▁weather = 6 from the texts; 天 and 气 are single CJK characters;
+        // the rest by score: ▁der (-3.0) then ▁ (-2.0) come first. ölçü is Latin; "天气" has
+        // two characters, so it only competes on score (-6.0) and loses.
+        assert_eq!(pruned.from_texts, 6);
+        assert_eq!(pruned.from_cjk_chars, 2);
+        assert_eq!(pruned.from_scores, 2);
+        let names: Vec<String> = {
+            let t = Tokenizer::from_bytes(&pruned.tokenizer_json).unwrap();
+            (0..10).map(|i| t.id_to_token(i).unwrap()).collect()
+        };
+        assert_eq!(
+            names,
+            [
+                "<s>",
+                "<pad>",
+                "</s>",
+                "<unk>",
+                "\u{2581}",
+                "\u{2581}weather",
+                "天",
+                "气",
+                "\u{2581}der",
+                "<mask>"
+            ]
+        );
+        // The texts split as before; the special tokens and <mask> are renumbered consistently.
+        assert_eq!(
+            tokens(&pruned.tokenizer_json, "weather"),
+            tokens(&full, "weather")
+        );
+        let t = Tokenizer::from_bytes(&pruned.tokenizer_json).unwrap();
+        assert_eq!(t.token_to_id("<mask>"), Some(9));
+        assert_eq!(t.encode("weather", true).unwrap().get_ids(), [0, 5, 2]);
+        // Chinese still splits into characters; a lost piece falls back to smaller ones.
+        assert_eq!(
+            tokens(&pruned.tokenizer_json, "天气"),
+            ["<s>", "\u{2581}", "天", "气", "</s>"]
+        );
+        assert_eq!(pruned.old_ids, [0, 1, 2, 3, 4, 5, 9, 10, 12, 17]);
+    }
+
+    #[test]
+    fn a_budget_below_what_the_texts_need_is_refused() {
+        let err = prune_unigram(&tiny(), &["weather today".to_string()], 4)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("--prune 4 is smaller than the 7 pieces"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn other_tokenizer_models_are_refused_by_name() {
+        let json = br#"{"model": {"type": "WordPiece", "vocab": {}}}"#;
+        let err = prune_unigram(json, &[], 10).err().unwrap().to_string();
+        assert!(
+            err.contains("needs a Unigram tokenizer") && err.contains("WordPiece"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn split_agreement_counts_changed_and_unknown_tokens() {
+        let full = tiny();
+        let pruned = prune_unigram(&full, &["weather".to_string()], 10).unwrap();
+        let (f, p) = (
+            Tokenizer::from_bytes(&full).unwrap(),
+            Tokenizer::from_bytes(&pruned.tokenizer_json).unwrap(),
+        );
+        // Full: ▁weather | ▁, 天气 | ▁today. Pruned: ▁weather | ▁, 天, 气 | ▁, <unk>...
+        let a = split_agreement(&f, &p, &["weather 天气".into(), "today".into()]).unwrap();
+        assert_eq!((a.cjk_tokens, a.cjk_unchanged), (1, 0));
+        assert_eq!((a.other_tokens, a.other_unchanged), (3, 2));
+        assert!(a.pruned_unknown >= 1, "{a:?}");
+    }
+
+    #[test]
+    fn json_strings_walks_every_shape() {
+        let v = serde_json::json!({"a": ["x", "y"], "b": [["z", "label"]], "n": 3});
+        let mut out = Vec::new();
+        json_strings(&v, &mut out);
+        out.sort();
+        assert_eq!(out, ["label", "x", "y", "z"]);
+    }
+}
