@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The front door.
 #   ./build.sh [--bilingual]         train the default model if there is none, build wasm + JS
-#   ./build.sh serve                 the above, then serve the demo at http://127.0.0.1:8080
+#                                    (--bilingual: the English + Chinese default, models/bilingual)
+#   ./build.sh serve [--bilingual]   the above, then serve the demo at http://127.0.0.1:8080
 #   ./build.sh test                  install what the tests need, then run every test
 #   ./build.sh wasm                  only build the wasm packages (web/pkg, web/pkg-relaxed)
 #   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
@@ -14,7 +15,18 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version in Cargo.lock
-MODEL_DIR=models/default
+
+# The two default models: English (all-MiniLM-L6-v2 table) and English + Chinese
+# (multilingual-e5-small table pruned to 30k pieces). `--bilingual` picks the second.
+ENGLISH=(models/default examples/everyday assets/minilm-l6-v2)
+BILINGUAL=(models/bilingual examples/bilingual assets/multilingual-e5-small-30k)
+DEFAULT=("${ENGLISH[@]}")
+args=()
+for arg in "$@"; do
+  if [ "$arg" = --bilingual ]; then DEFAULT=("${BILINGUAL[@]}"); else args+=("$arg"); fi
+done
+set -- "${args[@]+"${args[@]}"}"
+MODEL_DIR="${DEFAULT[0]}"
 # The trainer binary; empty: a release build. The tests set it to the binary `cargo test
 # --workspace` built (a `cargo run -p trainer` would unify features differently and rebuild).
 TRAINER_BIN=""
@@ -77,15 +89,16 @@ build_classifier() {
   build_wasm intent-web web/pkg-relaxed +simd128,+relaxed-simd
 }
 
+# train_default [OUT EXAMPLE TABLE]: the default model (or the one named) unless it exists.
 train_default() {
-  if [ -f "$MODEL_DIR/model.safetensors" ]; then
-    log "using the existing model in $MODEL_DIR"
+  local out="${1:-${DEFAULT[0]}}" example="${2:-${DEFAULT[1]}}" table="${3:-${DEFAULT[2]}}"
+  if [ -f "$out/model.safetensors" ]; then
+    log "using the existing model in $out"
     return
   fi
-  log "training the default model into $MODEL_DIR"
-  trainer train \
-    --data examples/everyday/data.json --noise examples/everyday/noise.json \
-    --table assets/minilm-l6-v2 --out "$MODEL_DIR" --quiet
+  log "training $out from $example with the table $table"
+  trainer train --data "$example/data.json" --noise "$example/noise.json" \
+    --table "$table" --out "$out" --quiet
 }
 
 # CUDA 13.0, the release of the lent GPU machines' driver (580). Every wheel is pinned: an
@@ -155,7 +168,9 @@ setup_browser_tests() {
 }
 
 serve() {
-  log "serving http://127.0.0.1:$PORT/ (Ctrl-C stops)"
+  local page="http://127.0.0.1:$PORT/"
+  [ "$MODEL_DIR" = "${ENGLISH[0]}" ] || page+="?model=$MODEL_DIR/"
+  log "serving $page (Ctrl-C stops)"
   exec node web/serve.mjs --port "$PORT"
 }
 
@@ -167,11 +182,14 @@ run_tests() {
   log "fuzz targets, ${FUZZ_SECONDS:-30}s each"
   bench/fuzz.sh "${FUZZ_SECONDS:-30}" target/fuzz-ci.md
   build_classifier
-  train_default
+  train_default "${ENGLISH[@]}"
+  train_default "${BILINGUAL[@]}"
   setup_browser_tests
   log "native reference outputs for the browser tests"
-  trainer logits --bundle "$MODEL_DIR" \
+  trainer logits --bundle "${ENGLISH[0]}" \
     --texts tests/browser/parity-texts.json --out target/parity-native.json
+  trainer logits --bundle "${BILINGUAL[0]}" \
+    --texts tests/browser/parity-texts-bilingual.json --out target/parity-native-bilingual.json
   log "bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine)"
   bench/gpu.sh --device cpu --bin target/debug/trainer --epochs 2 --data examples/everyday/data.json \
     --noise examples/everyday/noise.json --out target/gpu-ci --results target/gpu-ci.md > /dev/null
@@ -195,5 +213,5 @@ case "${1:-build}" in
           cuda_cargo build --release -p trainer --features cuda
           log "built ${CUDA_TARGET_DIR:-target/cuda}/release/trainer (bench/gpu.sh runs it on a GPU machine)"
         fi ;;
-  *) echo "usage: $0 [build|serve|test|wasm|bench|fuzz|cuda]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--bilingual] [build|serve|test|wasm|bench|fuzz|cuda]" >&2; exit 2 ;;
 esac
