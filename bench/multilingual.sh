@@ -57,4 +57,4 @@ done
 if [ "${1:-}" = --clinc ] && [ -f "$clinc" ]; then
   bench/clinc150.sh "$clinc" 50 e5-full e5-pruned
 fi
-python3 bench/multilingual_summary.py "$out"
+python3 bench/multilingual_summary.py "$out" "$@"

@@ -3,12 +3,21 @@
 dated section)."""
 import datetime, json, os, platform, re, subprocess, sys
 
-out = sys.argv[1]
+out, flags = sys.argv[1], sys.argv[2:]
 tables = "bench/out/tables"
 
 
 def size(d, files=("table.safetensors", "tokenizer.json")):
     return sum(os.path.getsize(os.path.join(d, f)) for f in files)
+
+
+def trained_rule(bundle):
+    """The threshold rule recorded in a bundle's training metadata."""
+    import struct
+    raw = open(os.path.join(bundle, "model.safetensors"), "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    meta = json.loads(raw[8:8 + n])["__metadata__"]
+    return json.loads(meta["training"])["args"]["threshold_rule"].lower()
 
 
 def gz(path):
@@ -23,7 +32,7 @@ except Exception:
     pass
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 lines = [f"\n## {datetime.date.today()} · commit {commit}\n",
-         f"Command: `bench/multilingual.sh{' --clinc' if os.path.exists('bench/out/e5-pruned/evaluation.json') else ''}`  ",
+         f"Command: `{' '.join(['bench/multilingual.sh'] + flags)}` (CLINC150 rows: the latest `bench/clinc150.sh` runs in bench/out)  ",
          f"Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; one thread\n",
          "### Tables (`trainer table`, PCA to 128 dims, int8)\n",
          "| table | pieces | build s | peak RSS MB | explained variance | table MB | tokenizer MB (gzip) |",
@@ -64,11 +73,18 @@ clinc = [("minilm (default)", "bench/out/default"), ("e5-full", "bench/out/e5-fu
 if any(os.path.exists(d + "/evaluation.json") for _, d in clinc[1:]):
     lines += ["", "### CLINC150 full (50 epochs, default settings; threshold on val + oos_val, figures on test + oos_test)\n",
               "`e5-pruned` keeps the pieces of CLINC150's train and oos_train sentences (not val or test).\n",
-              "| table | in-scope acc | OOS recall | AUROC | FPR95 | bundle MB |", "|---|---|---|---|---|---|"]
+              "| table, threshold rule | in-scope acc | OOS recall | AUROC | FPR95 | bundle MB |", "|---|---|---|---|---|---|"]
     for name, d in clinc:
-        if os.path.exists(d + "/evaluation.json"):
-            t = json.load(open(d + "/evaluation.json"))["test"]
-            lines.append(f"| {name} | {t['in_scope_accuracy'] * 100:.2f}% | {t['oos_recall'] * 100:.2f}% | {t['auroc']:.4f} "
+        if not os.path.exists(d + "/evaluation.json"):
+            continue
+        rule = trained_rule(d)
+        rows = [(rule, d + "/evaluation.json")]
+        if rule != "recall75" and os.path.exists(d + ".recall75.json"):
+            rows.append(("recall75, re-chosen on val", d + ".recall75.json"))
+        for rule, path in rows:
+            t = json.load(open(path))
+            t = t.get("test", t)
+            lines.append(f"| {name}, {rule} | {t['in_scope_accuracy'] * 100:.2f}% | {t['oos_recall'] * 100:.2f}% | {t['auroc']:.4f} "
                          f"| {t['fpr95']:.4f} | {size(d, ('model.safetensors', 'table.safetensors', 'tokenizer.json')) / 1e6:.2f} |")
 os.makedirs("bench/results", exist_ok=True)
 with open("bench/results/multilingual.md", "a") as f:

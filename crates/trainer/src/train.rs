@@ -115,7 +115,8 @@ pub struct TrainArgs {
     pub noise_std: f32,
     #[arg(long, value_enum, default_value_t = BnStats::Known)]
     pub bn_stats: BnStats,
-    #[arg(long, value_enum, default_value_t = ThresholdRule::Tpr95)]
+    /// How the energy threshold is chosen on the validation split.
+    #[arg(long, value_enum, default_value_t = ThresholdRule::Recall75)]
     pub threshold_rule: ThresholdRule,
     /// How model.safetensors stores the weights.
     #[arg(long, value_enum, default_value_t = WeightsDtype::F32)]
