@@ -22,6 +22,7 @@ declare -A CONFIGS=(
   [wide256-f16-seed13]="--channels 256 --weights-dtype f16 --seed 13"
   [e5-full]="--table bench/out/tables/e5-full"
   [e5-pruned]="--table bench/out/tables/e5-clinc30k"
+  [batch128]="--batch-size 128 --lr 0.0018"
   [default-seed7]="--seed 7"
   [default-seed13]="--seed 13"
   [kernels2345]="--kernels 2,3,4,5 --paddings 1,1,1,2"
