@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training speed on a GPU. Trains CLINC150 (full) with a prebuilt trainer for a fixed number of
 # epochs, checks its test figures against a CPU run of the same flags on the same machine, and
-# writes seconds per epoch and peak GPU memory to bench/results/gpu.md. Needs bash and python3,
+# appends seconds per epoch and peak GPU memory to bench/results/gpu.md. Needs bash and python3,
 # not Rust or a package registry: build the binary anywhere with `./build.sh cuda`.
 #   bench/gpu.sh [--bin TRAINER] [--data data_full.json] [--noise FILE] [--epochs N]
 #                [--device cuda|cpu] [--reference cpu|none|EVALUATION_JSON] [--tolerance T]
@@ -154,7 +154,8 @@ command = (f"bench/gpu.sh --bin {binary} --data {data}" + (f" --noise {noise}" i
            + (f" --reference {reference}" if reference != "cpu" else "")
            + (f" --tolerance {tolerance}" if tolerance != 0.02 else "")
            + (f" -- {extra}" if extra else ""))
-text = f"""# Training on a GPU: seconds per epoch and peak memory
+text = f"""
+## {time.strftime('%Y-%m-%d', time.gmtime())} · commit {commit} · {device}
 
 `{command}` (commit {commit}, {time.strftime('%Y-%m-%d', time.gmtime())}), default training flags
 unless given after `--`.
@@ -170,7 +171,9 @@ Check: {check}
 Peak GPU memory is the device's `memory.used` (nvidia-smi, every 200 ms) minus its value before
 the run. The first epoch includes loading CUDA's kernels.
 """
-open(results, "w").write(text)
+new_file = not os.path.exists(results)
+with open(results, "a") as f:
+    f.write(("# Training on a GPU: seconds per epoch and peak memory\n" if new_file else "") + text)
 print(text)
 sys.exit(0 if ok else 1)
 EOF
