@@ -43,10 +43,10 @@ pub struct TableArgs {
     /// The encoder's config.json (`--embeddings distilled`; default: the model's).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Keep only this many vocabulary pieces (Unigram tokenizers): every piece of the
-    /// `--keep-texts`, then single CJK characters, then Latin/ASCII/CJK pieces by score.
-    /// Writes the pruned tokenizer.json with the table.
-    #[arg(long)]
+    /// Keep only this many vocabulary pieces (Unigram tokenizers; `--prune` alone: 30000):
+    /// every piece of the `--keep-texts`, then single CJK characters, then Latin/ASCII/CJK
+    /// pieces by score. Writes the pruned tokenizer.json with the table.
+    #[arg(long, num_args = 0..=1, default_missing_value = "30000")]
     pub prune: Option<usize>,
     /// JSON files whose strings must split exactly as before pruning (data.json,
     /// noise.json, CLINC150's data_full.json: every string in them counts).
@@ -442,6 +442,25 @@ pub fn run(args: &TableArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        table: TableArgs,
+    }
+
+    #[test]
+    fn prune_alone_means_thirty_thousand_pieces() {
+        let prune = |args: &[&str]| {
+            let mut argv = vec!["table", "--out", "x"];
+            argv.extend(args);
+            Cli::try_parse_from(argv).unwrap().table.prune
+        };
+        assert_eq!(prune(&[]), None);
+        assert_eq!(prune(&["--prune", "--keep-texts", "a.json"]), Some(30_000));
+        assert_eq!(prune(&["--prune", "500"]), Some(500));
+    }
 
     #[test]
     fn pca_finds_the_known_axis() {
