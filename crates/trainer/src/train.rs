@@ -55,6 +55,13 @@ pub enum SyntheticNoise {
     Gaussian,
     /// N(mean, std) of the token table's own rows, per dimension.
     Table,
+    /// Random token sequences: each as long as a known sentence of the batch, its first and
+    /// last tokens (the special tokens) kept, the rest drawn from the training sentences'
+    /// tokens by frequency.
+    Tokens,
+    /// Known sentences spliced across intents: the first half of a batch sentence joined to
+    /// the second half of one from another intent.
+    Spliced,
     None,
 }
 
@@ -113,6 +120,9 @@ pub struct TrainArgs {
     /// Standard deviation of --synthetic gaussian.
     #[arg(long, default_value_t = 1.0)]
     pub noise_std: f32,
+    /// Label smoothing of the cross-entropy (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub label_smoothing: f64,
     #[arg(long, value_enum, default_value_t = BnStats::Known)]
     pub bn_stats: BnStats,
     /// How the energy threshold is chosen on the validation split.
@@ -263,6 +273,73 @@ fn table_moments(table: &EmbeddingTable) -> (Vec<f32>, Vec<f32>) {
     (mean.iter().map(|&m| m as f32).collect(), std)
 }
 
+/// Cross-entropy of the known rows, with label smoothing `eps` (0: the plain form).
+pub fn cross_entropy(logits: &Tensor, targets: &Tensor, eps: f64) -> Result<Tensor> {
+    let ce = candle_nn::loss::cross_entropy(logits, targets)?;
+    if eps == 0.0 {
+        return Ok(ce);
+    }
+    // Smoothing spreads eps of the target mass evenly: add eps * mean over classes of -log p.
+    let uniform = candle_nn::ops::log_softmax(logits, 1)?.mean_all()?.neg()?;
+    Ok(((ce * (1.0 - eps))? + (uniform * eps)?)?)
+}
+
+/// A sentence's tokens without its first and last (the special tokens of BERT-style and
+/// XLM-R-style tokenizers).
+fn inner(ids: &[u32]) -> &[u32] {
+    if ids.len() > 2 {
+        &ids[1..ids.len() - 1]
+    } else {
+        &[]
+    }
+}
+
+/// One random token sequence per known row: the row's length and first and last tokens,
+/// inner tokens drawn from `pool`.
+pub fn random_token_rows(
+    known: &[(&[u32], usize)],
+    pool: &[u32],
+    rng: &mut ChaCha12Rng,
+) -> Vec<Vec<u32>> {
+    known
+        .iter()
+        .map(|(ids, _)| {
+            let mut row = ids.to_vec();
+            if let Some(slot) = row.len().checked_sub(1).filter(|_| !pool.is_empty()) {
+                for t in &mut row[1.min(slot)..slot] {
+                    *t = *pool.choose(rng).expect("non-empty pool");
+                }
+            }
+            row
+        })
+        .collect()
+}
+
+/// One spliced sentence per known row that has a partner of another intent in the batch:
+/// the row's first token and the first half of its inner tokens, then the second half of the
+/// partner's inner tokens and its last token.
+pub fn spliced_rows(known: &[(&[u32], usize)], rng: &mut ChaCha12Rng) -> Vec<Vec<u32>> {
+    let mut rows = Vec::with_capacity(known.len());
+    for (a, label_a) in known {
+        let partners: Vec<&[u32]> = known
+            .iter()
+            .filter(|(_, label)| label != label_a)
+            .map(|(ids, _)| *ids)
+            .collect();
+        let (Some(b), Some(&first), Some(&last)) = (partners.choose(rng), a.first(), a.last())
+        else {
+            continue;
+        };
+        let (head, tail) = (inner(a), inner(b));
+        let mut row = vec![first];
+        row.extend_from_slice(&head[..head.len().div_ceil(2)]);
+        row.extend_from_slice(&tail[tail.len() / 2..]);
+        row.push(*b.last().unwrap_or(&last));
+        rows.push(row);
+    }
+    rows
+}
+
 /// The energy term for one step.
 pub fn energy_loss(
     kind: EnergyLoss,
@@ -392,6 +469,21 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
         _ => (vec![0.0; d], vec![args.noise_std; d]),
     };
     let normal = Normal::new(0f32, 1f32).expect("unit normal");
+    // The inner tokens of every training sentence: drawing from it samples by frequency.
+    let token_pool: Vec<u32> = if args.synthetic == SyntheticNoise::Tokens {
+        train_ids
+            .iter()
+            .flat_map(|ids| inner(ids).iter().copied())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !(0.0..1.0).contains(&args.label_smoothing) {
+        bail!(
+            "--label-smoothing must be in [0, 1), not {}",
+            args.label_smoothing
+        );
+    }
 
     let log_path = args
         .metrics_log
@@ -503,18 +595,32 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
                 )
                 .max()
                 .unwrap_or(1);
-            let n_noise = if args.synthetic == SyntheticNoise::None {
-                0
-            } else {
-                b
+            let (noise_emb, noise_lens): (Vec<Vec<f32>>, Vec<usize>) = match args.synthetic {
+                SyntheticNoise::None => (Vec::new(), Vec::new()),
+                SyntheticNoise::Gaussian | SyntheticNoise::Table => (0..b)
+                    .map(|_| {
+                        let e = (0..longest * d)
+                            .map(|k| noise_mean[k % d] + noise_std[k % d] * normal.sample(&mut rng))
+                            .collect();
+                        (e, longest)
+                    })
+                    .unzip(),
+                SyntheticNoise::Tokens | SyntheticNoise::Spliced => {
+                    let known: Vec<(&[u32], usize)> = batch_idx
+                        .iter()
+                        .map(|&i| (train_ids[i].as_slice(), dataset.train[i].1))
+                        .collect();
+                    let ids = if args.synthetic == SyntheticNoise::Tokens {
+                        random_token_rows(&known, &token_pool, &mut rng)
+                    } else {
+                        spliced_rows(&known, &mut rng)
+                    };
+                    ids.iter()
+                        .map(|row| (table.lookup(row), arch.effective_len(row.len())))
+                        .unzip()
+                }
             };
-            let noise_emb: Vec<Vec<f32>> = (0..n_noise)
-                .map(|_| {
-                    (0..longest * d)
-                        .map(|k| noise_mean[k % d] + noise_std[k % d] * normal.sample(&mut rng))
-                        .collect()
-                })
-                .collect();
+            let n_noise = noise_emb.len();
             let mut rows: Vec<RowInput> = Vec::with_capacity(3 * b);
             for (&i, e) in batch_idx.iter().zip(&known_emb) {
                 rows.push(RowInput {
@@ -522,11 +628,8 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
                     len: arch.effective_len(train_ids[i].len()),
                 });
             }
-            for e in &noise_emb {
-                rows.push(RowInput {
-                    embedded: e,
-                    len: longest,
-                });
+            for (e, &len) in noise_emb.iter().zip(&noise_lens) {
+                rows.push(RowInput { embedded: e, len });
             }
             for (&i, e) in neg_sel.iter().zip(&neg_emb) {
                 rows.push(RowInput {
@@ -544,7 +647,7 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
                 .collect();
             let targets = Tensor::from_vec(targets, b, &dev)?;
             let known_logits = logits.narrow(0, 0, b)?;
-            let ce = candle_nn::loss::cross_entropy(&known_logits, &targets)?;
+            let ce = cross_entropy(&known_logits, &targets, args.label_smoothing)?;
             let e = energy(&logits)?;
             let e_known = e.narrow(0, 0, b)?;
             let e_unknown = [

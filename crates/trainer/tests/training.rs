@@ -6,9 +6,14 @@ use candle_core::{Device, Tensor};
 use clap::Parser;
 use model::bundle::{MODEL_FILE, TABLE_FILE, TOKENIZER_FILE};
 use model::{BundleFiles, Classifier, ModelWeights};
+use rand::SeedableRng;
+use rand_chacha::ChaCha12Rng;
 use trainer::data::Dataset;
 use trainer::network::{energy, Network, RowInput};
-use trainer::train::{self, candle_logits, energy_loss, Embeddings, EnergyLoss, TrainArgs};
+use trainer::train::{
+    self, candle_logits, cross_entropy, energy_loss, random_token_rows, spliced_rows, Embeddings,
+    EnergyLoss, TrainArgs,
+};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -260,6 +265,64 @@ fn energy_and_losses_by_hand() {
     // Seed: mean(-10, -5) + mean(relu(1 + 3), relu(1 - 0)) = -7.5 + 2.5
     let seed = energy_loss(EnergyLoss::Seed, &known, &unknown, -8.0, -2.0).unwrap();
     assert!((seed.to_scalar::<f32>().unwrap() + 5.0).abs() < 1e-6);
+}
+
+#[test]
+fn label_smoothing_by_hand() {
+    let dev = Device::Cpu;
+    let logits = Tensor::new(&[[1f32, 2.0, 3.0]], &dev).unwrap();
+    let target = Tensor::new(&[2u32], &dev).unwrap();
+    // -log p = [2.407606, 1.407606, 0.407606]: plain CE 0.407606, uniform term 1.407606.
+    let plain = cross_entropy(&logits, &target, 0.0).unwrap();
+    assert!((plain.to_scalar::<f32>().unwrap() - 0.407_606).abs() < 1e-5);
+    let smoothed = cross_entropy(&logits, &target, 0.1).unwrap();
+    assert!((smoothed.to_scalar::<f32>().unwrap() - 0.507_606).abs() < 1e-5);
+}
+
+#[test]
+fn text_like_synthetic_rows() {
+    let mut rng = ChaCha12Rng::seed_from_u64(1);
+    let a: &[u32] = &[101, 1, 2, 3, 4, 102];
+    let b: &[u32] = &[101, 5, 6, 7, 102];
+    let c: &[u32] = &[101, 8, 102];
+    let known = [(a, 0), (b, 1), (c, 0)];
+    let pool = [40u32, 41, 42];
+    let random = random_token_rows(&known, &pool, &mut rng);
+    assert_eq!(random.len(), 3);
+    for (row, (ids, _)) in random.iter().zip(&known) {
+        assert_eq!(row.len(), ids.len());
+        assert_eq!((row[0], row[row.len() - 1]), (101, 102));
+        assert!(row[1..row.len() - 1].iter().all(|t| pool.contains(t)));
+    }
+    // a and c pair only with b; b with a or c.
+    let spliced = spliced_rows(&known, &mut rng);
+    assert_eq!(spliced[0], vec![101, 1, 2, 6, 7, 102]);
+    assert!(spliced[1] == vec![101, 5, 6, 3, 4, 102] || spliced[1] == vec![101, 5, 6, 8, 102]);
+    assert_eq!(spliced[2], vec![101, 8, 6, 7, 102]);
+    // One intent in the batch: nothing to splice across.
+    assert!(spliced_rows(&[(a, 0), (c, 0)], &mut rng).is_empty());
+}
+
+#[test]
+fn text_like_negatives_and_label_smoothing_train() {
+    let ds = dataset();
+    let emb = embeddings();
+    for extra in [
+        ["--synthetic", "tokens"],
+        ["--synthetic", "spliced"],
+        ["--label-smoothing", "0.1"],
+    ] {
+        let trained = train::train(&args(&extra), &ds, &emb).unwrap();
+        assert!(
+            trained.val_report.closed_set_accuracy >= 0.75,
+            "{extra:?}: val accuracy {}",
+            trained.val_report.closed_set_accuracy
+        );
+    }
+    let Err(bad) = train::train(&args(&["--label-smoothing", "1.5"]), &ds, &emb) else {
+        panic!("--label-smoothing 1.5 was accepted");
+    };
+    assert!(bad.to_string().contains("--label-smoothing"), "{bad}");
 }
 
 #[test]
