@@ -305,8 +305,9 @@ pub fn random_token_rows(
         .iter()
         .map(|(ids, _)| {
             let mut row = ids.to_vec();
-            if let Some(slot) = row.len().checked_sub(1).filter(|_| !pool.is_empty()) {
-                for t in &mut row[1.min(slot)..slot] {
+            let n = row.len();
+            if n > 2 && !pool.is_empty() {
+                for t in &mut row[1..n - 1] {
                     *t = *pool.choose(rng).expect("non-empty pool");
                 }
             }
@@ -326,15 +327,17 @@ pub fn spliced_rows(known: &[(&[u32], usize)], rng: &mut ChaCha12Rng) -> Vec<Vec
             .filter(|(_, label)| label != label_a)
             .map(|(ids, _)| *ids)
             .collect();
-        let (Some(b), Some(&first), Some(&last)) = (partners.choose(rng), a.first(), a.last())
-        else {
+        let Some(b) = partners.choose(rng) else {
+            continue;
+        };
+        let (Some(&first), Some(&last)) = (a.first(), b.last()) else {
             continue;
         };
         let (head, tail) = (inner(a), inner(b));
         let mut row = vec![first];
         row.extend_from_slice(&head[..head.len().div_ceil(2)]);
         row.extend_from_slice(&tail[tail.len() / 2..]);
-        row.push(*b.last().unwrap_or(&last));
+        row.push(last);
         rows.push(row);
     }
     rows
@@ -451,6 +454,12 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     if args.batch_size == 0 || args.epochs == 0 {
         bail!("--batch-size and --epochs must be positive");
     }
+    if !(0.0..1.0).contains(&args.label_smoothing) {
+        bail!(
+            "--label-smoothing must be in [0, 1), not {}",
+            args.label_smoothing
+        );
+    }
     if dataset.train.is_empty() {
         bail!("{}: no training sentences", dataset.source);
     }
@@ -478,12 +487,6 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     } else {
         Vec::new()
     };
-    if !(0.0..1.0).contains(&args.label_smoothing) {
-        bail!(
-            "--label-smoothing must be in [0, 1), not {}",
-            args.label_smoothing
-        );
-    }
 
     let log_path = args
         .metrics_log
