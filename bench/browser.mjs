@@ -1,26 +1,56 @@
 // Browser benchmark, in one headless Chromium run: classify() latency at 8 and 64 tokens,
 // forward-pass time of the SIMD128 kernels vs candle-core's conv1d built for wasm, download
-// sizes (raw and gzip) and time from navigation to first result. Appends to
+// sizes (raw, gzip -9, brotli -q 11) of everything the page fetches before it can classify,
+// and navigation to first result: the median of 10 cold loads (HTTP cache disabled, Cache
+// API cleared) on localhost and under 10 Mbit/s with 40 ms RTT. Appends to
 // bench/results/browser.md.
 //   node bench/browser.mjs   (after ./build.sh and ./build.sh candle-baseline)
-import { readFileSync, statSync, appendFileSync, mkdirSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { readFileSync, appendFileSync, mkdirSync } from 'node:fs';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 import { cpus, release } from 'node:os';
 import { execSync } from 'node:child_process';
 import { launch, ROOT } from '../tests/browser/harness.mjs';
 
 const MODEL = process.env.MODEL ?? 'models/default/';
+const COLD_LOADS = Number(process.env.COLD_LOADS ?? 10);
+// Chromium's emulation of an ordinary connection: 10 Mbit/s both ways, 40 ms round trip.
+const SLOW_NETWORK = { offline: false, latency: 40, downloadThroughput: 10e6 / 8, uploadThroughput: 10e6 / 8 };
+
+/**
+ * Milliseconds from navigation to the demo's first answer on screen, for `loads` cold loads:
+ * HTTP cache disabled and the origin's storage (the Cache API) cleared before each.
+ */
+async function coldLoads(env, query, loads, network) {
+  const times = [];
+  for (let i = 0; i < loads; i++) {
+    const page = await env.browser.newPage();
+    const cdp = await env.browser.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    await cdp.send('Storage.clearDataForOrigin', { origin: env.baseUrl.replace(/\/$/, ''), storageTypes: 'all' });
+    if (network) await cdp.send('Network.emulateNetworkConditions', network);
+    await page.goto(`${env.baseUrl}index.html${query}`);
+    times.push(await page.waitForFunction(() => window.firstResultMs, null, { timeout: 60_000 }).then((h) => h.jsonValue()));
+    await page.close();
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(times.length / 2)], min: times[0], max: times.at(-1) };
+}
 const KERNEL = process.env.KERNEL ?? ''; // '' = the page's choice, or simd128 / relaxed
 // Cross-origin isolation gives performance.now() microsecond resolution.
 const env = await launch({
   headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
 });
 try {
+  const query = `?model=${encodeURIComponent(MODEL)}${KERNEL ? `&kernel=${KERNEL}` : ''}`;
+  const firstResult = {
+    'localhost, model in a worker (the demo)': await coldLoads(env, query, COLD_LOADS),
+    'localhost, model on the page': await coldLoads(env, `${query}&worker=0`, COLD_LOADS),
+    '10 Mbit/s, 40 ms RTT, worker': await coldLoads(env, query, COLD_LOADS, SLOW_NETWORK),
+  };
   const page = await env.browser.newPage();
-  const t0 = Date.now();
-  await page.goto(`${env.baseUrl}index.html?worker=0&model=${encodeURIComponent(MODEL)}${KERNEL ? `&kernel=${KERNEL}` : ''}`);
+  await page.goto(`${env.baseUrl}index.html${query}&worker=0`);
   await page.evaluate(() => window.classify('weather today'));
-  const firstResultMs = Date.now() - t0;
   const version = await env.browser.browser()?.version?.() ?? 'chromium';
 
   const results = await page.evaluate(async (model) => {
@@ -68,21 +98,29 @@ try {
     return rows;
   }, MODEL);
 
+  const pkg = results.kernel.includes('relaxed') ? 'web/pkg-relaxed' : 'web/pkg';
   const files = {
-    'wasm (classifier)': 'web/pkg/intent_web_bg.wasm',
-    'JS glue': 'web/pkg/intent_web.js',
+    [`wasm (${pkg})`]: `${pkg}/intent_web_bg.wasm`,
+    'JS glue': `${pkg}/intent_web.js`,
     'classifier.js': 'web/classifier.js',
     'model.safetensors': `${MODEL}model.safetensors`,
     'table.safetensors': `${MODEL}table.safetensors`,
     'tokenizer.json': `${MODEL}tokenizer.json`,
   };
-  let total = 0, totalGz = 0;
+  const total = { raw: 0, gz: 0, br: 0 };
+  const kb = (n) => `${(n / 1000).toFixed(0)} kB`;
   const sizeRows = Object.entries(files).map(([name, path]) => {
     const raw = readFileSync(`${ROOT}/${path}`);
-    const gz = gzipSync(raw, { level: 9 }).length;
-    total += raw.length; totalGz += gz;
-    return `| ${name} | ${(raw.length / 1024).toFixed(0)} KB | ${(gz / 1024).toFixed(0)} KB |`;
+    const size = {
+      raw: raw.length,
+      gz: gzipSync(raw, { level: 9 }).length,
+      br: brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+    };
+    for (const k of Object.keys(total)) total[k] += size[k];
+    return `| ${name} | ${kb(size.raw)} | ${kb(size.gz)} | ${kb(size.br)} |`;
   });
+  const loadRows = Object.entries(firstResult).map(([how, t]) =>
+    `| ${how} | ${t.median.toFixed(0)} ms | ${t.min.toFixed(0)}–${t.max.toFixed(0)} ms |`);
   const ms = (v) => v.toFixed(3);
   const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
   const report = [
@@ -98,12 +136,18 @@ try {
     ...Object.values(results).filter((r) => typeof r === 'object').map((r) =>
       `| ${r.tokens} | ${ms(r.classify.p50)} ms | ${ms(r.classify.p95)} ms | ${ms(r.forwardSimd.p50)} ms | ${ms(r.forwardCandle.p50)} ms | ${(r.forwardCandle.p50 / r.forwardSimd.p50).toFixed(1)}x | ${r.maxDiff.toExponential(1)} |`),
     '',
-    `Navigation to first result on localhost: ${firstResultMs} ms`,
+    `Navigation to the first answer on screen, ${COLD_LOADS} cold loads (HTTP cache disabled, storage cleared):`,
     '',
-    '| download | raw | gzip -9 |',
+    '| how | median | range |',
     '|---|---|---|',
+    ...loadRows,
+    '',
+    'Everything the page fetches before it can classify (1 kB = 1000 bytes):',
+    '',
+    '| download | raw | gzip -9 | brotli -q 11 |',
+    '|---|---|---|---|',
     ...sizeRows,
-    `| total | ${(total / 1024).toFixed(0)} KB | ${(totalGz / 1024).toFixed(0)} KB |`,
+    `| total | ${kb(total.raw)} | ${kb(total.gz)} | ${kb(total.br)} |`,
     '',
   ].join('\n');
   mkdirSync(`${ROOT}/bench/results`, { recursive: true });

@@ -4,6 +4,7 @@
 # threshold on validation with the other rules. One run per configuration; bundles land in
 # bench/out/<name>/ (with their plots) and the table in bench/results/clinc150.md.
 #   bench/clinc150.sh [CLINC_JSON] [EPOCHS] [CONFIG ...]     (no CONFIG: every one below)
+#   JOBS=3 THREADS=1 TRAINER=target/debug/trainer bench/clinc150.sh ...   three at once, no release build
 # Per-intent thresholds for a bundle: python3 bench/per_intent_thresholds.py bench/out/NAME
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ declare -A CONFIGS=(
   [batch128]="--batch-size 128 --lr 0.0018"
   [default-seed7]="--seed 7"
   [default-seed13]="--seed 13"
+  [f32-weights]="--weights-dtype f32"
   [kernels2345]="--kernels 2,3,4,5 --paddings 1,1,1,2"
   [tokens-noise]="--synthetic tokens"
   [spliced-noise]="--synthetic spliced"
@@ -37,26 +39,37 @@ RULES=(balanced recall75)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(default distilled wide256 kernels2345 seed-loss seed-faithful hinge-seed-bn)
 
-cargo build -q -p trainer --release
-trainer=./target/release/trainer
+# TRAINER=path/to/trainer: that binary (e.g. target/debug/trainer, same weights) instead of a release build.
+if [ -z "${TRAINER:-}" ]; then cargo build -q -p trainer --release; fi
+trainer="${TRAINER:-./target/release/trainer}"
 mkdir -p bench/out
 if [[ " ${names[*]} " == *" distilled "* && ! -f bench/out/tables/distilled/table.safetensors ]]; then
   [ -f "$minilm/model.safetensors" ] || { echo "skip distilled: $minilm not found" >&2; exit 1; }
   echo "== distilling the token table from $minilm" >&2
   $trainer table --model-dir "$minilm" --embeddings distilled --out bench/out/tables/distilled
 fi
-for name in "${names[@]}"; do
-  [ -n "${CONFIGS[$name]+set}" ] || { echo "unknown config $name (${!CONFIGS[*]})" >&2; exit 2; }
-  out="bench/out/$name"
+run_config() {
+  local name="$1" out="bench/out/$1"
   echo "== $name: ${CONFIGS[$name]}" >&2
   # shellcheck disable=SC2086
   /usr/bin/time -v $trainer --threads "${THREADS:-1}" train --data "$data" \
     --out "$out" --epochs "$epochs" --quiet ${CONFIGS[$name]} \
-    > "bench/out/$name.log" 2> "bench/out/$name.err" || { tail "bench/out/$name.err"; exit 1; }
+    > "bench/out/$name.log" 2> "bench/out/$name.err" || { tail "bench/out/$name.err"; return 1; }
   grep -E "Maximum resident" "bench/out/$name.err" >> "bench/out/$name.log"
   for rule in "${RULES[@]}"; do
     $trainer evaluate --bundle "$out" --data "$data" --threshold-rule "$rule" \
       --json "bench/out/$name.$rule.json" --plots "bench/out/$name.$rule-plots" > /dev/null
   done
+}
+for name in "${names[@]}"; do
+  [ -n "${CONFIGS[$name]+set}" ] || { echo "unknown config $name (${!CONFIGS[*]})" >&2; exit 2; }
 done
+# JOBS=N trains N configurations at once (each on THREADS threads).
+pids=()
+for name in "${names[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "${JOBS:-1}" ]; do wait -n || exit 1; done
+  run_config "$name" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || exit 1; done
 python3 bench/summarize.py "$data" "$epochs" "${names[@]}"

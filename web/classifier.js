@@ -31,11 +31,16 @@ export function detectKernel() {
 }
 
 const builds = new Map();
-/** Instantiates a wasm build once per page; resolves to its module exports. */
+/**
+ * Instantiates a wasm build once per page; resolves to its module exports. The .wasm
+ * download starts beside the glue's import, and compiles while it streams in.
+ */
 export function initWasm(kernel = detectKernel()) {
   if (!builds.has(kernel)) {
-    const glue = kernel === 'relaxed' ? './pkg-relaxed/intent_web.js' : './pkg/intent_web.js';
-    builds.set(kernel, import(glue).then(async (m) => (await m.default(), m)));
+    const dir = kernel === 'relaxed' ? './pkg-relaxed/' : './pkg/';
+    const wasm = fetch(new URL(`${dir}intent_web_bg.wasm`, import.meta.url));
+    wasm.catch(() => {}); // reported by the glue's init below
+    builds.set(kernel, import(`${dir}intent_web.js`).then(async (m) => (await m.default({ module_or_path: wasm }), m)));
   }
   return builds.get(kernel);
 }
@@ -98,33 +103,54 @@ async function openCache(enabled) {
 // its files can never be mixed with an older version's.
 const cacheKey = (url, sha256) => `${url.origin}${url.pathname}?sha256=${sha256}`;
 
+/** The newest cached copy of `fileUrl` as { key, sha256 }, or undefined. */
+async function cachedCopy(cache, fileUrl) {
+  const prefix = `${fileUrl.origin}${fileUrl.pathname}?sha256=`;
+  const keys = (await cache.keys()).filter((k) => k.url.startsWith(prefix));
+  const key = keys.at(-1);
+  return key && { key: key.url, sha256: key.url.slice(prefix.length) };
+}
+
 /**
- * Fetches the three files. model.safetensors is always asked of the server (revalidated,
- * it is the smallest and names the others' hashes); table and tokenizer come from the
- * cache when their hash is there. Returns { files, cached, store } where store() saves
- * the fetched ones once the wasm loader has verified them.
+ * Fetches the three files, all at once. model.safetensors is always asked of the server
+ * (revalidated: it is the smallest and names the others' hashes); table and tokenizer come
+ * from the cache when a copy is there, and that copy is used only if its hash is the one the
+ * model names (else the file is fetched after all). Waiting for the model before asking for
+ * the others would put a round trip in front of the large downloads. Returns
+ * { files, cached, store } where store() saves the fetched ones once the wasm loader has
+ * verified them.
  */
 async function fetchBundle(base, useCache) {
   const cache = await openCache(useCache);
   const url = (name) => new URL(name, base);
-  const model = await fetchFile(url(BUNDLE_FILES.model), BUNDLE_FILES.model, { cache: 'no-cache' });
+  const roles = ['table', 'tokenizer'];
+  const modelBytes = fetchFile(url(BUNDLE_FILES.model), BUNDLE_FILES.model, { cache: 'no-cache' });
+  const early = roles.map(async (role) => {
+    const name = BUNDLE_FILES[role];
+    const copy = cache ? await cachedCopy(cache, url(name)) : undefined;
+    return copy ? { copy } : { bytes: await fetchFile(url(name), name) };
+  });
+  // Every download is under way; an early failure must not go unhandled while we wait.
+  early.forEach((p) => p.catch(() => {}));
+  const model = await modelBytes;
   const meta = safetensorsMetadata(model) ?? {};
   const hashes = { table: meta.table_sha256, tokenizer: meta.tokenizer_sha256 };
   const files = { model };
   const cached = [];
   const fresh = [];
   await Promise.all(
-    ['table', 'tokenizer'].map(async (role) => {
+    roles.map(async (role, i) => {
       const name = BUNDLE_FILES[role];
+      const got = await early[i];
       const key = hashes[role] && cacheKey(url(name), hashes[role]);
-      const hit = cache && key ? await cache.match(key) : undefined;
+      const hit = got.copy && got.copy.key === key ? await cache.match(key) : undefined;
       if (hit) {
         files[role] = new Uint8Array(await hit.arrayBuffer());
         cached.push(name);
-      } else {
-        files[role] = await fetchFile(url(name), name);
-        if (key) fresh.push([url(name), key, files[role]]);
+        return;
       }
+      files[role] = got.bytes ?? (await fetchFile(url(name), name));
+      if (key) fresh.push([url(name), key, files[role]]);
     }),
   );
   async function store() {

@@ -205,6 +205,8 @@ async function main() {
     const show = (r) => timed(() => {
       if (id < drawn) return;
       drawn = id;
+      // Navigation to the first answer on screen, for bench/browser.mjs.
+      window.firstResultMs ??= performance.now();
       $('latency').textContent = `${(performance.now() - started).toFixed(1)} ms`;
       render(r, text);
       showResponsiveness();

@@ -1,5 +1,7 @@
 // A small static file server for the demo and the browser tests: correct MIME types for
 // wasm and safetensors, loopback only, optional extra headers (e.g. a CSP) for tests.
+// Precompressed siblings (FILE.br, FILE.gz from web/precompress.mjs) are sent with
+// Content-Encoding when the client accepts them and they are not older than FILE.
 //   node web/serve.mjs [--port 8080] [--root .] [--csp] [--header "Name: value"]...
 // --csp sends the strict policy the demo is tested under (no inline script, no eval).
 import { createServer } from 'node:http';
@@ -21,6 +23,24 @@ const TYPES = {
 /** The strictest policy the demo works under: wasm compiles, nothing inline, no eval. */
 export const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
 
+// Preferred first: brotli is smaller than gzip on every bundle file.
+const ENCODINGS = [['br', '.br'], ['gzip', '.gz']];
+
+/** The precompressed sibling of `file` to send, as { name, file }, or null. */
+async function precompressed(file, info, acceptEncoding) {
+  const accepted = new Set(acceptEncoding.split(',').map((e) => e.split(';')[0].trim()));
+  for (const [name, suffix] of ENCODINGS) {
+    if (!accepted.has(name)) continue;
+    try {
+      const sibling = await stat(file + suffix);
+      if (sibling.mtimeMs >= info.mtimeMs) return { name, file: file + suffix };
+    } catch {
+      // no such sibling
+    }
+  }
+  return null;
+}
+
 export function startServer({ port = 8080, root = '.', headers = {} } = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
@@ -33,16 +53,21 @@ export function startServer({ port = 8080, root = '.', headers = {} } = {}) {
         file = join(file, 'index.html');
         info = await stat(file);
       }
+      const encoding = await precompressed(file, info, req.headers['accept-encoding'] ?? '');
       // A validator, so a revalidating client (no-cache) gets 304 and no body.
-      const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
-      const common = { 'Cache-Control': 'no-cache', ETag: etag, ...headers };
+      const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}${encoding ? `-${encoding.name}` : ''}"`;
+      const common = { 'Cache-Control': 'no-cache', ETag: etag, Vary: 'Accept-Encoding', ...headers };
       if (req.headers['if-none-match'] === etag) {
         res.writeHead(304, common);
         res.end();
         return;
       }
-      const body = await readFile(file);
-      res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', ...common });
+      const body = await readFile(encoding ? encoding.file : file);
+      res.writeHead(200, {
+        'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+        ...(encoding && { 'Content-Encoding': encoding.name }),
+        ...common,
+      });
       res.end(body);
     } catch (e) {
       res.writeHead(e.code === 'ENOENT' ? 404 : 500, { 'Content-Type': 'text/html', ...headers });

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Rebuilds this folder's table.safetensors (30,000 pieces, PCA-128, int8) and pruned
+# Rebuilds this folder's table.safetensors (30,000 pieces, PCA-128, product-quantized) and pruned
 # tokenizer.json from intfloat/multilingual-e5-small. The model comes from MODEL (a directory
 # with tokenizer.json and model.safetensors, or a Hugging Face id resolved through the
 # Hugging Face cache); by default models/multilingual-e5-small, written first by
 # ../shared/tools/multilingual-e5-small.py when that tool is present.
+# TRAINER=path/to/trainer uses that binary instead of a release build.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -14,7 +15,7 @@ if [ -z "${MODEL:-}" ] && [ ! -f "$model/model.safetensors" ]; then
   [ -f "$tool" ] || { echo "give MODEL=<dir or intfloat/multilingual-e5-small>; no $model and no $tool" >&2; exit 1; }
   python3 "$tool" "$model"
 fi
-cargo run -p trainer --release -- table \
+${TRAINER:-cargo run -p trainer --release --} table \
   --model "$model" \
   --prune 30000 \
   --keep-texts examples/bilingual/data.json examples/bilingual/noise.json \

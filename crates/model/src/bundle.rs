@@ -21,8 +21,9 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 
 /// Value of the `format` metadata key of a model file.
 pub const MODEL_FORMAT: &str = "textcnn-intent";
-/// Bumped on any change a reader must know about.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped on any change a reader must know about. Version 2: product-quantized token
+/// table and optional int8 weights; version 1 bundles (int8 table) must be retrained.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Tensor names: the parameter names of the network are the file format.
 pub mod names {
@@ -34,6 +35,10 @@ pub mod names {
         format!("branches.{i}.bias")
     }
     pub const CLASSIFIER_WEIGHT: &str = "classifier.weight";
+    /// Per-output-row scales of an int8 weight tensor `name`.
+    pub fn scale(name: &str) -> String {
+        format!("{name}_scale")
+    }
     pub const CLASSIFIER_BIAS: &str = "classifier.bias";
 
     /// Training-time (unfolded) parameters of branch `i`: `conv.weight`, `bn.running_mean`, ...
@@ -98,9 +103,17 @@ impl BundleMeta {
         let format_version: u32 = get("format_version")?
             .parse()
             .map_err(|_| err("metadata `format_version` is not a number".into()))?;
+        if format_version < FORMAT_VERSION {
+            return Err(err(format!(
+                "format version {format_version} is from an earlier release (this reader knows \
+                 {FORMAT_VERSION}); retrain the bundle with `trainer train` on a current table \
+                 (assets/*/table.safetensors, or one rebuilt with `trainer table`)"
+            )));
+        }
         if format_version != FORMAT_VERSION {
             return Err(err(format!(
-                "format version {format_version} is not supported (this reader knows {FORMAT_VERSION})"
+                "format version {format_version} is not supported (this reader knows \
+                 {FORMAT_VERSION}); update the classifier"
             )));
         }
         fn parse<T: serde::de::DeserializeOwned>(key: &str, text: &str) -> Result<T, BundleError> {
@@ -208,12 +221,13 @@ impl ModelWeights {
         self.serialize_as(meta, Dtype::F32)
     }
 
-    /// The same, stored as `dtype`: F32, or F16 for half the bytes (values rounded to the
-    /// nearest half; the forward pass still runs in f32).
+    /// The same, stored as `dtype`: F32; F16 for half the bytes (values rounded to the
+    /// nearest half); or I8 for a quarter, the weight matrices with one F32 scale per output
+    /// row ([`names::scale`]) and the biases F32. The forward pass runs in f32 either way.
     pub fn serialize_as(&self, meta: &BundleMeta, dtype: Dtype) -> Vec<u8> {
         assert!(
-            matches!(dtype, Dtype::F32 | Dtype::F16),
-            "weights are stored as F32 or F16"
+            matches!(dtype, Dtype::F32 | Dtype::F16 | Dtype::I8),
+            "weights are stored as F32, F16 or I8"
         );
         let a = &meta.architecture;
         let mut tensors: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
@@ -239,21 +253,45 @@ impl ModelWeights {
             vec![meta.labels.len()],
             &self.classifier_bias,
         ));
-        serialize_tensors(
-            tensors
-                .iter()
-                .map(|(n, s, d)| {
-                    let bytes = if dtype == Dtype::F16 {
-                        f16_bytes(d)
-                    } else {
-                        f32_bytes(d)
-                    };
-                    (n.clone(), dtype, s.clone(), bytes)
-                })
-                .collect(),
-            meta.to_map(),
-        )
+        let mut stored = Vec::new();
+        for (name, shape, values) in &tensors {
+            // Biases are a few hundred values: int8 would save nothing worth their precision.
+            let is_bias = shape.len() == 1;
+            match dtype {
+                Dtype::I8 if !is_bias => {
+                    let (q, scale) = quantize_rows(values, shape[0]);
+                    stored.push((name.clone(), Dtype::I8, shape.clone(), q));
+                    stored.push((
+                        names::scale(name),
+                        Dtype::F32,
+                        vec![shape[0]],
+                        f32_bytes(&scale),
+                    ));
+                }
+                Dtype::F16 => {
+                    stored.push((name.clone(), Dtype::F16, shape.clone(), f16_bytes(values)))
+                }
+                _ => stored.push((name.clone(), Dtype::F32, shape.clone(), f32_bytes(values))),
+            }
+        }
+        serialize_tensors(stored, meta.to_map())
     }
+}
+
+/// Symmetric int8 with one scale per output row (max |x| of the row maps to 127).
+fn quantize_rows(values: &[f32], rows: usize) -> (Vec<u8>, Vec<f32>) {
+    let mut q = Vec::with_capacity(values.len());
+    let mut scales = Vec::with_capacity(rows);
+    for row in values.chunks_exact(values.len() / rows.max(1)) {
+        let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        scales.push(scale);
+        q.extend(
+            row.iter()
+                .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8),
+        );
+    }
+    (q, scales)
 }
 
 /// Little-endian bytes of `values` (the safetensors byte order).
@@ -305,7 +343,8 @@ pub fn read_f32(
     checked_values(decode_f32(view.data()), file, name)
 }
 
-/// [`read_f32`] for network weights, which may also be stored as F16.
+/// [`read_f32`] for network weights, which may also be stored as F16, or as I8 with one
+/// scale per output row.
 fn read_weights(
     st: &SafeTensors<'_>,
     file: &str,
@@ -315,6 +354,18 @@ fn read_weights(
     let view = st
         .tensor(name)
         .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
+    if view.dtype() == Dtype::I8 {
+        check_view(&view, file, name, Dtype::I8, shape)?;
+        let scales = read_f32(st, file, &names::scale(name), &shape[..1])?;
+        let per_row = view.data().len() / shape[0];
+        let values = view
+            .data()
+            .chunks_exact(per_row)
+            .zip(&scales)
+            .flat_map(|(row, &s)| row.iter().map(move |&b| b as i8 as f32 * s))
+            .collect();
+        return checked_values(values, file, name);
+    }
     if view.dtype() != Dtype::F16 {
         return read_f32(st, file, name, shape);
     }
@@ -391,4 +442,41 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit;
+
+    #[test]
+    fn int8_weights_round_trip_within_half_a_step_per_row() {
+        let arch = testkit::tiny_architecture(8);
+        let weights = testkit::tiny_weights(&arch, 2);
+        let meta = testkit::tiny_meta(&arch, b"table", b"tokenizer");
+        let (back, _) = ModelWeights::parse(&weights.serialize_as(&meta, Dtype::I8)).unwrap();
+        let rows = arch.channels;
+        for (a, b) in weights.branch_weights.iter().zip(&back.branch_weights) {
+            for (row_a, row_b) in a.chunks(a.len() / rows).zip(b.chunks(b.len() / rows)) {
+                let step = row_a.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+                for (x, y) in row_a.iter().zip(row_b) {
+                    assert!((x - y).abs() <= step / 2.0 + 1e-6, "{x} vs {y}");
+                }
+            }
+        }
+        assert_eq!(back.branch_biases, weights.branch_biases);
+    }
+
+    #[test]
+    fn an_earlier_format_version_is_refused_with_a_way_out() {
+        let arch = testkit::tiny_architecture(8);
+        let mut meta = testkit::tiny_meta(&arch, b"table", b"tokenizer");
+        meta.format_version = 1;
+        let bytes = testkit::tiny_weights(&arch, 2).serialize(&meta);
+        let e = ModelWeights::parse(&bytes).unwrap_err().to_string();
+        assert!(
+            e.contains("model.safetensors") && e.contains("retrain"),
+            "{e}"
+        );
+    }
 }

@@ -285,6 +285,48 @@ fn twelve_faults_each_name_their_file() {
         &["sha256"],
     ));
 
+    // The table of an earlier release: int8 rows, refused with how to rebuild.
+    let mut b = v();
+    b.table = legacy_int8_table(6, &b.tokenizer);
+    b.model = weights(2).serialize(&meta(&b.table, &b.tokenizer));
+    faults.push(expect_error(
+        "int8 table of an earlier release",
+        b,
+        "table.safetensors",
+        &["earlier release", "rebuild"],
+    ));
+
+    faults.push(expect_error(
+        "bundle of format version 1",
+        with_meta("format_version", Some("1")),
+        "model.safetensors",
+        &["earlier release", "retrain"],
+    ));
+
+    // A code naming a centroid the codebook does not have.
+    let mut b = v();
+    let mut table = model::EmbeddingTable::parse(&b.table).unwrap();
+    table.0.codes[3] = 200;
+    b.table = table.0.serialize(&table.1);
+    b.model = weights(2).serialize(&meta(&b.table, &b.tokenizer));
+    faults.push(expect_error(
+        "table code beyond its codebook",
+        b,
+        "table.safetensors",
+        &["centroid 200"],
+    ));
+
+    // An int8 weight matrix whose scales are missing.
+    let mut b = v();
+    let int8 = weights(2).serialize_as(&meta(&b.table, &b.tokenizer), Dtype::I8);
+    b.model = drop_tensor(&int8, "classifier.weight_scale");
+    faults.push(expect_error(
+        "int8 weights without their scales",
+        b,
+        "model.safetensors",
+        &["classifier.weight_scale", "missing"],
+    ));
+
     let mut b = v();
     // Header length field claims far more bytes than the file has.
     b.model[..8].copy_from_slice(&(1u64 << 40).to_le_bytes());
@@ -313,12 +355,81 @@ fn twelve_faults_each_name_their_file() {
         "tokenizer.json",
         &["sha256"],
     ));
+    // The valid bundle itself, for the fuzz corpus (fuzz/corpus/bundle_loader/split-valid).
+    export("valid", &valid(), "", &[]);
     assert!(faults.len() >= 12);
     std::fs::write(
         export_dir().join("faults.json"),
         serde_json::to_string_pretty(&faults).unwrap(),
     )
     .unwrap();
+}
+
+/// A table in the int8 format of earlier releases (`embeddings.q` + `embeddings.scale`).
+fn legacy_int8_table(rows: usize, tokenizer: &[u8]) -> Vec<u8> {
+    let meta = HashMap::from([
+        ("format".to_string(), "int8-row-scaled".to_string()),
+        ("source".into(), "test".into()),
+        ("dim".into(), "4".into()),
+        ("source_dim".into(), "4".into()),
+        ("explained_variance".into(), "1".into()),
+        ("tokenizer_sha256".into(), bundle::sha256_hex(tokenizer)),
+    ]);
+    bundle::serialize_tensors(
+        vec![
+            (
+                "embeddings.q".into(),
+                Dtype::I8,
+                vec![rows, 4],
+                vec![1; rows * 4],
+            ),
+            (
+                "embeddings.scale".into(),
+                Dtype::F32,
+                vec![rows],
+                bundle::f32_bytes(&vec![0.01; rows]),
+            ),
+        ],
+        meta,
+    )
+}
+
+/// `bytes` (a safetensors file) without tensor `name`, metadata kept.
+fn drop_tensor(bytes: &[u8], name: &str) -> Vec<u8> {
+    let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
+    let tensors = st
+        .tensors()
+        .into_iter()
+        .filter(|(n, _)| n != name)
+        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    bundle::serialize_tensors(tensors, header.metadata().clone().unwrap())
+}
+
+#[test]
+fn int8_weights_classify_like_the_f32_ones_they_round() {
+    let b = valid();
+    let meta = meta(&b.table, &b.tokenizer);
+    let w = weights(meta.labels.len());
+    let int8 = w.serialize_as(&meta, Dtype::I8);
+    let load = |model: &[u8]| {
+        Classifier::load(BundleFiles {
+            model,
+            table: &b.table,
+            tokenizer: &b.tokenizer,
+        })
+        .unwrap()
+    };
+    let (exact, rounded) = (load(&w.serialize(&meta)), load(&int8));
+    for text in ["hello", "five minutes", ""] {
+        for (a, b) in exact.logits(text).iter().zip(rounded.logits(text)) {
+            assert!(
+                (a - b).abs() <= 0.05 * a.abs().max(1.0),
+                "{text}: {a} vs {b}"
+            );
+        }
+    }
 }
 
 #[test]

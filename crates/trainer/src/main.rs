@@ -23,7 +23,7 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build a compact token table (PCA + int8) from a model's token embeddings.
+    /// Build a compact token table (PCA + product quantization) from a model's token embeddings.
     Table(table::TableArgs),
     /// Train a classifier and write its bundle.
     Train(Box<train::TrainArgs>),

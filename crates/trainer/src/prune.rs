@@ -1,6 +1,8 @@
-//! Vocabulary pruning for Unigram (SentencePiece) tokenizers: a 250k-piece multilingual
-//! vocabulary becomes a few tens of thousands, small enough for a web page, while the
-//! sentences the classifier is trained on still split exactly as before.
+//! Vocabulary pruning. For Unigram (SentencePiece) tokenizers ([`prune_unigram`]): a
+//! 250k-piece multilingual vocabulary becomes a few tens of thousands, small enough for a web
+//! page, while the sentences the classifier is trained on still split exactly as before. For
+//! WordPiece ([`prune_wordpiece_to_latin`]): an English vocabulary loses the pieces English
+//! text never produces (`[unusedN]`, other scripts).
 //!
 //! Which pieces stay, in this order until the budget is spent:
 //! 1. the special and added tokens, and the unknown piece;
@@ -140,6 +142,102 @@ pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> 
     })
 }
 
+/// Characters of English (and other Latin-script) text after BERT's normalizer: ASCII, the
+/// rest of Latin-1 and Latin Extended, IPA, Greek (science and maths), Latin Extended
+/// Additional, and punctuation, currency, arrows and mathematical symbols.
+fn is_latin_text_char(c: char) -> bool {
+    matches!(c as u32, 0..=0x03FF | 0x1E00..=0x1EFF | 0x2000..=0x2BFF)
+}
+
+/// Drops from the WordPiece `tokenizer_json` every `[unusedN]` placeholder and every piece
+/// holding a character of another script (Cyrillic, CJK, Arabic, ...), keeping the special
+/// and added tokens, the unknown token and every piece that `texts` are split into. Latin
+/// text splits exactly as before: a WordPiece split only ever uses pieces made of the word's
+/// own characters, and every kept piece keeps its place in the (greedy, longest-first) match.
+pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Result<Pruned> {
+    let mut doc: Value =
+        serde_json::from_slice(tokenizer_json).context("tokenizer.json is not JSON")?;
+    ensure!(
+        doc["model"]["type"] == "WordPiece",
+        "--latin-only needs a WordPiece tokenizer; this one's model is {}",
+        doc["model"]["type"]
+    );
+    let tokenizer = Tokenizer::from_bytes(tokenizer_json)
+        .map_err(|e| anyhow::anyhow!("tokenizer.json does not load: {e}"))?;
+    let vocab: std::collections::HashMap<String, u64> =
+        serde_json::from_value(doc["model"]["vocab"].take())
+            .context("tokenizer.json: model.vocab is not a map of piece to id")?;
+    let unk = doc["model"]["unk_token"]
+        .as_str()
+        .unwrap_or("[UNK]")
+        .to_string();
+    let mut keep: BTreeSet<usize> = doc["added_tokens"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["id"].as_u64())
+                .map(|id| id as usize)
+                .collect()
+        })
+        .unwrap_or_default();
+    keep.extend(vocab.get(&unk).map(|&id| id as usize));
+    for text in texts {
+        let encoding = tokenizer
+            .encode(text.as_str(), false)
+            .map_err(|e| anyhow::anyhow!("cannot tokenize {text:?}: {e}"))?;
+        keep.extend(encoding.get_ids().iter().map(|&id| id as usize));
+    }
+    let from_texts = keep.len();
+    let placeholder = |p: &str| p.starts_with("[unused") && p.ends_with(']');
+    keep.extend(
+        vocab
+            .iter()
+            .filter(|(piece, _)| !placeholder(piece))
+            .filter(|(piece, _)| {
+                piece
+                    .trim_start_matches("##")
+                    .chars()
+                    .all(is_latin_text_char)
+            })
+            .map(|(_, &id)| id as usize),
+    );
+    let from_scores = keep.len() - from_texts;
+
+    let old_ids: Vec<u32> = keep.iter().map(|&id| id as u32).collect();
+    let new_id = |old: u64| -> Result<u64> {
+        old_ids
+            .binary_search(&(old as u32))
+            .map(|i| i as u64)
+            .map_err(|_| anyhow::anyhow!("token id {old} was pruned"))
+    };
+    let mut pruned_vocab = serde_json::Map::new();
+    let mut by_id: Vec<(&String, &u64)> = vocab.iter().collect();
+    by_id.sort_by_key(|(_, &id)| id);
+    for (piece, &id) in by_id {
+        if let Ok(new) = new_id(id) {
+            pruned_vocab.insert(piece.clone(), new.into());
+        }
+    }
+    doc["model"]["vocab"] = Value::Object(pruned_vocab);
+    if let Some(tokens) = doc["added_tokens"].as_array_mut() {
+        for token in tokens {
+            if let Some(id) = token["id"].as_u64() {
+                token["id"] = new_id(id)?.into();
+            }
+        }
+    }
+    renumber_post_processor(&mut doc["post_processor"], &new_id)?;
+    let tokenizer_json = serde_json::to_vec(&doc)?;
+    check_pruned(&tokenizer, &tokenizer_json, &old_ids)?;
+    Ok(Pruned {
+        tokenizer_json,
+        old_ids,
+        from_texts,
+        from_cjk_chars: 0,
+        from_scores,
+    })
+}
+
 /// Special-token ids inside post-processors (Template, Roberta/Bert, and sequences of them).
 fn renumber_post_processor(node: &mut Value, new_id: &dyn Fn(u64) -> Result<u64>) -> Result<()> {
     match node["type"].as_str() {
@@ -272,6 +370,48 @@ mod tests {
     fn tokens(json: &[u8], text: &str) -> Vec<String> {
         let t = Tokenizer::from_bytes(json).unwrap();
         t.encode(text, true).unwrap().get_tokens().to_vec()
+    }
+
+    /// A tiny BERT-style WordPiece tokenizer with placeholders and pieces of other scripts.
+    const TINY_WORDPIECE: &str = r###"{"version":"1.0","truncation":null,"padding":null,
+      "added_tokens":[{"id":0,"content":"[PAD]","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},
+        {"id":3,"content":"[UNK]","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},
+        {"id":4,"content":"[CLS]","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true},
+        {"id":5,"content":"[SEP]","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}],
+      "normalizer":{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true},
+      "pre_tokenizer":{"type":"BertPreTokenizer"},
+      "post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[CLS]","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"[SEP]","type_id":0}}],
+        "pair":[{"Sequence":{"id":"A","type_id":0}}],
+        "special_tokens":{"[CLS]":{"id":"[CLS]","ids":[4],"tokens":["[CLS]"]},"[SEP]":{"id":"[SEP]","ids":[5],"tokens":["[SEP]"]}}},
+      "decoder":null,
+      "model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,
+        "vocab":{"[PAD]":0,"[unused0]":1,"[unused1]":2,"[UNK]":3,"[CLS]":4,"[SEP]":5,"weather":6,"天":7,"##ing":8,
+          "rain":9,"ж":10,"£":11,"##ж":12,"π":13,"снег":14}}}"###;
+
+    #[test]
+    fn latin_pruning_drops_placeholders_and_other_scripts_only() {
+        let full = TINY_WORDPIECE.as_bytes();
+        let pruned = prune_wordpiece_to_latin(full, &["snow ж".to_string()]).unwrap();
+        let t = Tokenizer::from_bytes(&pruned.tokenizer_json).unwrap();
+        let names: Vec<String> = (0..t.get_vocab_size(true) as u32)
+            .map(|i| t.id_to_token(i).unwrap())
+            .collect();
+        // ж stays because a kept text needs it; 天, ##ж, снег and the placeholders go.
+        assert_eq!(
+            names,
+            ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "weather", "##ing", "rain", "ж", "£", "π"]
+        );
+        assert_eq!(pruned.old_ids, [0, 3, 4, 5, 6, 8, 9, 10, 11, 13]);
+        // Latin text splits as before; the post-processor's ids follow the renumbering.
+        assert_eq!(
+            tokens(&pruned.tokenizer_json, "Raining weather"),
+            tokens(full, "Raining weather")
+        );
+        assert_eq!(
+            tokens(&pruned.tokenizer_json, "天"),
+            ["[CLS]", "[UNK]", "[SEP]"]
+        );
+        assert!(prune_wordpiece_to_latin(&tiny(), &[]).is_err());
     }
 
     #[test]

@@ -31,12 +31,15 @@ pub enum EnergyLoss {
     Seed,
 }
 
-/// How the bundle stores the network's weights (the table is int8 either way).
+/// How the bundle stores the network's weights. Whatever is stored is what the threshold
+/// and every reported figure are computed from.
 #[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum, Serialize)]
 pub enum WeightsDtype {
     F32,
-    /// Half the bytes; the threshold and every reported figure come from the F16 weights.
+    /// Half the bytes.
     F16,
+    /// A quarter of the bytes: int8 weight matrices with one scale per output row.
+    Int8,
 }
 
 impl WeightsDtype {
@@ -44,6 +47,7 @@ impl WeightsDtype {
         match self {
             Self::F32 => safetensors::Dtype::F32,
             Self::F16 => safetensors::Dtype::F16,
+            Self::Int8 => safetensors::Dtype::I8,
         }
     }
 }
@@ -129,7 +133,7 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = ThresholdRule::Recall75)]
     pub threshold_rule: ThresholdRule,
     /// How model.safetensors stores the weights.
-    #[arg(long, value_enum, default_value_t = WeightsDtype::F32)]
+    #[arg(long, value_enum, default_value_t = WeightsDtype::Int8)]
     pub weights_dtype: WeightsDtype,
     /// Use this energy threshold instead of choosing one.
     #[arg(long, allow_hyphen_values = true)]
