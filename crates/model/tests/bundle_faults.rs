@@ -162,7 +162,10 @@ fn temperature_is_optional_and_scales_only_the_probabilities() {
         plain.classify(text, &Default::default()),
         warm.classify(text, &Default::default()),
     );
-    assert_eq!((p.known, &p.intent, p.energy), (w.known, &w.intent, w.energy));
+    assert_eq!(
+        (p.known, &p.intent, p.energy),
+        (w.known, &w.intent, w.energy)
+    );
     let logits = plain.logits(text);
     let expected = model::decision::calibrated_softmax(&logits, 4.0);
     let best = expected.iter().copied().fold(f32::MIN, f32::max);

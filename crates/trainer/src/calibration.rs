@@ -181,7 +181,11 @@ mod tests {
         let val = overconfident(400, 1);
         let test = overconfident(400, 2);
         let c = calibrate(&val, &test, false);
-        assert!(c.temperature.is_finite() && c.temperature > 1.0, "T = {}", c.temperature);
+        assert!(
+            c.temperature.is_finite() && c.temperature > 1.0,
+            "T = {}",
+            c.temperature
+        );
         // Before: ~100% confidence at ~70% accuracy.
         assert!(c.test.before > 0.25, "{:?}", c.test);
         assert!(c.test.after < c.test.before / 3.0, "{:?}", c.test);

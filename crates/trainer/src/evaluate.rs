@@ -186,7 +186,12 @@ pub struct SplitInfo {
 }
 
 impl SplitInfo {
-    pub fn of(labels: usize, known: &[KnownScore], negatives: usize, from_training_file: bool) -> Self {
+    pub fn of(
+        labels: usize,
+        known: &[KnownScore],
+        negatives: usize,
+        from_training_file: bool,
+    ) -> Self {
         let mut per_intent = vec![0usize; labels];
         for s in known {
             per_intent[s.label] += 1;
@@ -209,8 +214,7 @@ impl SplitInfo {
             min_sentences_per_intent,
             from_training_file,
             optimistic: !reasons.is_empty(),
-            note: (!reasons.is_empty())
-                .then(|| format!("optimistic: {}", reasons.join("; "))),
+            note: (!reasons.is_empty()).then(|| format!("optimistic: {}", reasons.join("; "))),
         }
     }
 }
@@ -409,7 +413,11 @@ mod tests {
         let labels = vec!["a".to_string(), "b".to_string()];
         let large = report(&labels, &sentences(30), &[1.0; 40], -1.0, false);
         assert_eq!(
-            (large.split.sentences, large.split.intents, large.split.negatives),
+            (
+                large.split.sentences,
+                large.split.intents,
+                large.split.negatives
+            ),
             (60, 2, 40)
         );
         assert!(!large.split.optimistic && large.split.note.is_none());

@@ -785,8 +785,20 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
         classifier.logits(t)
     });
     let from_file = dataset.split_from_training;
-    let val_report = evaluate::report(&dataset.labels, &val_known, &val_unknown, meta.threshold, from_file);
-    let test_report = evaluate::report(&dataset.labels, &test_known, &test_unknown, meta.threshold, from_file);
+    let val_report = evaluate::report(
+        &dataset.labels,
+        &val_known,
+        &val_unknown,
+        meta.threshold,
+        from_file,
+    );
+    let test_report = evaluate::report(
+        &dataset.labels,
+        &test_known,
+        &test_unknown,
+        meta.threshold,
+        from_file,
+    );
     let calibration = calibration::calibrate(
         &calibration::scored(&dataset.val, |t| classifier.logits(t)),
         &calibration::scored(&dataset.test, |t| classifier.logits(t)),
