@@ -201,7 +201,7 @@ impl SplitInfo {
         let mut reasons = Vec::new();
         if min_sentences_per_intent < MIN_SENTENCES_PER_INTENT {
             reasons.push(format!(
-                "only {min_sentences_per_intent} sentences of the smallest intent                  (under {MIN_SENTENCES_PER_INTENT})"
+                "only {min_sentences_per_intent} sentences of the smallest intent (under {MIN_SENTENCES_PER_INTENT})"
             ));
         }
         if from_training_file {
