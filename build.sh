@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The front door.
-#   ./build.sh [--bilingual]         train the default model if there is none, build wasm + JS
-#                                    (--bilingual: the English + Chinese default, models/bilingual)
-#   ./build.sh serve [--bilingual]   the above, then serve the demo at http://127.0.0.1:8080
+#   ./build.sh [--bilingual|--clinc150]  train the default model if there is none, build wasm + JS
+#                                    (--bilingual: the English + Chinese default, models/bilingual;
+#                                    --clinc150: CLINC150's 150 intents, models/clinc150)
+#   ./build.sh serve [--bilingual|--clinc150]  the above, then serve the demo at http://127.0.0.1:8080
 #   ./build.sh test                  install what the tests need, then run every test
 #   ./build.sh wasm                  only build the wasm packages (web/pkg, web/pkg-relaxed)
 #   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
@@ -20,10 +21,16 @@ WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version in Ca
 # (multilingual-e5-small table pruned to 30k pieces). `--bilingual` picks the second.
 ENGLISH=(models/default examples/everyday assets/minilm-l6-v2)
 BILINGUAL=(models/bilingual examples/bilingual assets/multilingual-e5-small-30k)
+# The second English demo model: CLINC150's 150 intents (`--clinc150`).
+CLINC150=(models/clinc150 examples/clinc150 assets/minilm-l6-v2)
 DEFAULT=("${ENGLISH[@]}")
 args=()
 for arg in "$@"; do
-  if [ "$arg" = --bilingual ]; then DEFAULT=("${BILINGUAL[@]}"); else args+=("$arg"); fi
+  case "$arg" in
+    --bilingual) DEFAULT=("${BILINGUAL[@]}") ;;
+    --clinc150) DEFAULT=("${CLINC150[@]}") ;;
+    *) args+=("$arg") ;;
+  esac
 done
 set -- "${args[@]+"${args[@]}"}"
 MODEL_DIR="${DEFAULT[0]}"
@@ -114,16 +121,18 @@ build_classifier() {
   build_wasm intent-web web/pkg-relaxed +simd128,+relaxed-simd
 }
 
-# train_default [OUT EXAMPLE TABLE]: the default model (or the one named) unless it exists.
+# train_default [OUT EXAMPLE TABLE [TRAINER FLAGS...]]: the default model (or the one named)
+# unless it exists. EXAMPLE holds data.json + noise.json, or CLINC150's data_full.json.
 train_default() {
   local out="${1:-${DEFAULT[0]}}" example="${2:-${DEFAULT[1]}}" table="${3:-${DEFAULT[2]}}"
   if [ -f "$out/model.safetensors" ]; then
     log "using the existing model in $out"
     return
   fi
-  log "training $out from $example with the table $table"
-  trainer train --data "$example/data.json" --noise "$example/noise.json" \
-    --table "$table" --out "$out" --quiet
+  local data=(--data "$example/data.json" --noise "$example/noise.json")
+  [ -f "$example/data_full.json" ] && data=(--data "$example/data_full.json")
+  log "training $out from $example with the table $table ${*:4}"
+  trainer train "${data[@]}" --table "$table" --out "$out" --quiet "${@:4}"
 }
 
 # CUDA 13.0, the release of the lent GPU machines' driver (580). Every wheel is pinned: an
@@ -208,6 +217,8 @@ run_tests() {
   build_classifier
   train_default "${ENGLISH[@]}"
   train_default "${BILINGUAL[@]}"
+  # CLINC150 for tests/browser/clinc150.test.mjs: 3 epochs, not the default 50, so CI stays short.
+  train_default target/clinc150-ci "${CLINC150[@]:1}" --epochs 3
   setup_browser_tests
   log "native reference outputs for the browser tests"
   trainer logits --bundle "${ENGLISH[0]}" \
@@ -237,5 +248,5 @@ case "${1:-build}" in
           cuda_cargo build --release -p trainer --features cuda
           log "built ${CUDA_TARGET_DIR:-target/cuda}/release/trainer (bench/gpu.sh runs it on a GPU machine)"
         fi ;;
-  *) echo "usage: $0 [--bilingual] [build|serve|test|wasm|bench|fuzz|cuda]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--bilingual|--clinc150] [build|serve|test|wasm|bench|fuzz|cuda]" >&2; exit 2 ;;
 esac

@@ -9,15 +9,25 @@ const params = new URLSearchParams(location.search);
 const modelUrl = params.get('model') ?? 'models/default/';
 const inWorker = params.get('worker') !== '0';
 
-const EXAMPLES = [
-  'weather in paris tomorrow',
-  'set a timer for 10 minutes',
-  'base64 encode hello world',
-  'how many ounces in a liter',
-  'translate thank you to spanish',
-  'who won the world cup in 1998',
-  'tell me a joke',
-];
+// Suggestion chips come from the model: the trainer keeps a few training sentences per
+// intent and a few negatives in the bundle (`training.examples`), so the chips fit whichever
+// model is loaded. Bundles without them suggest their intent names.
+const KNOWN_CHIPS = 8;
+const UNKNOWN_CHIPS = 2;
+
+function suggestions(info) {
+  const known = info.training?.examples?.known ?? [];
+  const unknown = info.training?.examples?.unknown ?? [];
+  if (known.length === 0) return info.labels.slice(0, KNOWN_CHIPS);
+  // One sentence each of intents spread evenly over the label list.
+  const byIntent = new Map();
+  for (const [text, intent] of known) if (!byIntent.has(intent)) byIntent.set(intent, text);
+  const texts = [...byIntent.values()];
+  const step = Math.max(1, texts.length / KNOWN_CHIPS);
+  const picked = [];
+  for (let i = 0; i < texts.length && picked.length < KNOWN_CHIPS; i += step) picked.push(texts[Math.floor(i)]);
+  return [...picked, ...unknown.slice(0, UNKNOWN_CHIPS)];
+}
 
 window.classifierReady = loadClassifier(modelUrl, {
   kernel: params.get('kernel') ?? undefined,
@@ -91,7 +101,7 @@ function renderEvidence(text, evidence) {
 function render(r, text) {
   $('intent').textContent = r.known ? r.intent : 'unknown';
   $('intent').className = r.known ? 'intent known' : 'intent unknown';
-  $('confidence').textContent = `confidence ${pct(r.confidence)}`;
+  $('confidence').textContent = `confidence ${pct(r.confidence)}${calibrated ? ' (calibrated)' : ''}`;
   // Energy gauge: lower is more familiar. Scale around the threshold.
   const lo = r.threshold - 12;
   const hi = r.threshold + 6;
@@ -124,6 +134,25 @@ function render(r, text) {
   renderEvidence(text, r.evidence);
 }
 
+// Whether the bundle's probabilities are temperature-scaled (set once the model is loaded).
+let calibrated = false;
+
+// What a figure was measured on, and the trainer's warning when it flatters the model.
+function splitNote(split) {
+  if (!split) return '';
+  const size = `${split.sentences} sentences of ${split.intents} intents, ${split.negatives} negatives`;
+  return ` (${size}${split.from_training_file ? ', cut from the training file' : ''})${
+    split.optimistic ? `. ${split.note ?? 'optimistic'}: expect lower on real queries` : ''
+  }`;
+}
+
+function calibrationText(c, num) {
+  if (!c) return 'none (probabilities are the plain softmax)';
+  return `temperature ${num(c.temperature, 2)}; expected calibration error on test ${num(c.test?.before)} → ${
+    num(c.test?.after)
+  } (${c.test?.sentences} sentences)${c.note ? `; ${c.note}` : ''}`;
+}
+
 function renderCard(info) {
   const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
   const m = info.metrics?.test ?? {};
@@ -137,7 +166,9 @@ function renderCard(info) {
     ['Embedding', info.embedding.source],
     ['License', info.license ?? '—'],
     ['Trained', info.trainedAt ? info.trainedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—'],
-    ['Held-out test', `in-scope accuracy ${num(m.in_scope_accuracy)}, AUROC ${num(m.auroc)}, FPR95 ${num(m.fpr95)}`],
+    ['Held-out test', `in-scope accuracy ${num(m.in_scope_accuracy)}, AUROC ${num(m.auroc)}, FPR95 ${num(m.fpr95)}${
+      splitNote(m.split)}`],
+    ['Confidence', calibrationText(info.metrics?.calibration, num)],
     ['Files', `model ${kb(info.bytes.model)}, table ${kb(info.bytes.table)}, tokenizer ${kb(info.bytes.tokenizer)}`
       + (info.cached.length ? ` (from cache: ${info.cached.join(', ')})` : '')],
   ];
@@ -166,9 +197,8 @@ function showPlots() {
   }
 }
 
-async function main() {
-  const input = $('query');
-  for (const example of EXAMPLES) {
+function renderChips(info, input) {
+  for (const example of suggestions(info)) {
     const chip = document.createElement('button');
     chip.type = 'button';
     chip.className = 'chip';
@@ -179,6 +209,10 @@ async function main() {
     });
     $('examples').append(chip);
   }
+}
+
+async function main() {
+  const input = $('query');
   let clf;
   try {
     clf = await window.classifierReady;
@@ -191,7 +225,9 @@ async function main() {
   $('status').textContent = `Model ready in ${info.loadMs.toFixed(0)} ms: ${info.labels.length} intents, ${
     info.kernel
   } kernel, ${inWorker ? 'in a module worker' : 'on the page'}.`;
+  calibrated = typeof info.metrics?.calibration?.temperature === 'number';
   renderCard(info);
+  renderChips(info, input);
   showPlots();
 
   // Answers come back in order; only the newest request's answer is drawn.

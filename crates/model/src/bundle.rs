@@ -63,6 +63,9 @@ pub struct BundleMeta {
     pub labels: Vec<String>,
     /// Energy above this means "unknown".
     pub threshold: f32,
+    /// Softmax temperature for reported probabilities (fitted on validation; optional when
+    /// reading, absent means 1.0).
+    pub temperature: f32,
     pub tokenizer_sha256: String,
     pub table_sha256: String,
     /// How the model was trained (flags, data, date): shown, never interpreted.
@@ -80,6 +83,7 @@ impl BundleMeta {
             ("architecture".into(), json(&self.architecture)),
             ("labels".into(), json(&self.labels)),
             ("threshold".into(), format!("{:?}", self.threshold)),
+            ("temperature".into(), format!("{:?}", self.temperature)),
             ("tokenizer_sha256".into(), self.tokenizer_sha256.clone()),
             ("table_sha256".into(), self.table_sha256.clone()),
             ("training".into(), json(&self.training)),
@@ -134,6 +138,17 @@ impl BundleMeta {
         if !threshold.is_finite() {
             return Err(err("metadata `threshold` is not finite".into()));
         }
+        let temperature: f32 = match map.get("temperature") {
+            None => 1.0,
+            Some(text) => text
+                .parse()
+                .map_err(|_| err("metadata `temperature` is not a number".into()))?,
+        };
+        if !(temperature.is_finite() && temperature > 0.0) {
+            return Err(err(format!(
+                "metadata `temperature` is {temperature}, expected a finite number above 0"
+            )));
+        }
         let optional = |key: &str| match map.get(key) {
             Some(text) => parse::<serde_json::Value>(key, text),
             None => Ok(serde_json::Value::Null),
@@ -143,6 +158,7 @@ impl BundleMeta {
             architecture,
             labels,
             threshold,
+            temperature,
             tokenizer_sha256: get("tokenizer_sha256")?.clone(),
             table_sha256: get("table_sha256")?.clone(),
             training: optional("training")?,

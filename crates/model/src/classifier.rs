@@ -191,6 +191,7 @@ impl Classifier {
             &self.meta.labels,
             threshold,
             options.top_k,
+            self.meta.temperature,
         )
     }
 }

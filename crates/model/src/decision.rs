@@ -1,5 +1,8 @@
-//! Logits → decision: energy E = -logsumexp(logits), softmax confidence, and the
-//! known/unknown call against the bundle's threshold.
+//! Logits → decision: energy E = -logsumexp(logits), the calibrated softmax confidence
+//! softmax(logits / T) (T: the bundle's temperature, fitted on validation by the trainer),
+//! and the known/unknown call against the bundle's threshold. The energy and the threshold
+//! stay on the raw logits, so the temperature changes the probabilities shown, never the
+//! decision.
 
 use serde::Serialize;
 
@@ -19,7 +22,7 @@ pub struct Classification {
     /// The best intent, or [`UNKNOWN_INTENT`] when `known` is false.
     pub intent: String,
     pub known: bool,
-    /// Top softmax probability.
+    /// Top calibrated probability, softmax(logits / temperature).
     pub confidence: f32,
     pub energy: f32,
     pub threshold: f32,
@@ -40,9 +43,22 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
     exps.into_iter().map(|e| e / sum).collect()
 }
 
-/// Turns logits into the decision for `labels` at `threshold`, with the `top_k` best.
-pub fn decide(logits: &[f32], labels: &[String], threshold: f32, top_k: usize) -> Classification {
-    let probabilities = softmax(logits);
+/// softmax(logits / temperature): the probabilities a calibrated bundle reports.
+pub fn calibrated_softmax(logits: &[f32], temperature: f32) -> Vec<f32> {
+    let scaled: Vec<f32> = logits.iter().map(|&z| z / temperature).collect();
+    softmax(&scaled)
+}
+
+/// Turns logits into the decision for `labels` at `threshold`, with the `top_k` best and
+/// probabilities at `temperature` (1.0: the plain softmax).
+pub fn decide(
+    logits: &[f32],
+    labels: &[String],
+    threshold: f32,
+    top_k: usize,
+    temperature: f32,
+) -> Classification {
+    let probabilities = calibrated_softmax(logits, temperature);
     let mut order: Vec<usize> = (0..logits.len()).collect();
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
     let best = order[0];
@@ -84,14 +100,28 @@ mod tests {
     #[test]
     fn decision_flips_at_threshold() {
         let labels = vec!["a".to_string(), "b".to_string()];
-        let d = decide(&[0.0, 2.0], &labels, -2.0, 3);
+        let d = decide(&[0.0, 2.0], &labels, -2.0, 3, 1.0);
         assert!(d.known);
         assert_eq!(d.intent, "b");
         assert_eq!(d.top.len(), 2);
-        let d = decide(&[0.0, 2.0], &labels, -2.2, 1);
+        let d = decide(&[0.0, 2.0], &labels, -2.2, 1, 1.0);
         assert!(!d.known);
         assert_eq!(d.intent, UNKNOWN_INTENT);
         assert_eq!(d.top[0].intent, "b");
         assert!((d.confidence - 0.880_797).abs() < 1e-5);
+    }
+
+    #[test]
+    fn temperature_softens_probabilities_but_not_the_decision() {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        let plain = decide(&[0.0, 2.0], &labels, -2.0, 2, 1.0);
+        let warm = decide(&[0.0, 2.0], &labels, -2.0, 2, 2.0);
+        // softmax([0, 1]) = 1 / (1 + e^-1) = 0.731059
+        assert!((warm.confidence - 0.731_059).abs() < 1e-5);
+        assert!((warm.top.iter().map(|r| r.probability).sum::<f32>() - 1.0).abs() < 1e-6);
+        assert_eq!(
+            (warm.known, &warm.intent, warm.energy),
+            (plain.known, &plain.intent, plain.energy)
+        );
     }
 }

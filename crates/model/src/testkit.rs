@@ -68,6 +68,7 @@ pub fn tiny_meta(arch: &Architecture, table: &[u8], tokenizer: &[u8]) -> BundleM
         architecture: arch.clone(),
         labels: vec!["weather".into(), "timer".into()],
         threshold: -1.5,
+        temperature: 1.0,
         tokenizer_sha256: sha256_hex(tokenizer),
         table_sha256: sha256_hex(table),
         training: serde_json::Value::Null,

@@ -151,6 +151,29 @@ fn the_valid_bundle_loads_and_classifies() {
 }
 
 #[test]
+fn temperature_is_optional_and_scales_only_the_probabilities() {
+    // Bundles written before calibration have no `temperature`: they load with 1.0.
+    let plain = load(&with_meta("temperature", None)).unwrap();
+    assert_eq!(plain.meta().temperature, 1.0);
+    let warm = load(&with_meta("temperature", Some("4.0"))).unwrap();
+    assert_eq!(warm.meta().temperature, 4.0);
+    let text = "weather today";
+    let (p, w) = (
+        plain.classify(text, &Default::default()),
+        warm.classify(text, &Default::default()),
+    );
+    assert_eq!(
+        (p.known, &p.intent, p.energy),
+        (w.known, &w.intent, w.energy)
+    );
+    let logits = plain.logits(text);
+    let expected = model::decision::calibrated_softmax(&logits, 4.0);
+    let best = expected.iter().copied().fold(f32::MIN, f32::max);
+    assert!((w.confidence - best).abs() < 1e-6);
+    assert!(w.confidence <= p.confidence);
+}
+
+#[test]
 fn twelve_faults_each_name_their_file() {
     let v = valid;
     let mut faults = Vec::new();
@@ -253,6 +276,12 @@ fn twelve_faults_each_name_their_file() {
         with_meta("threshold", None),
         "model.safetensors",
         &["threshold", "missing"],
+    ));
+    faults.push(expect_error(
+        "temperature not positive",
+        with_meta("temperature", Some("0.0")),
+        "model.safetensors",
+        &["temperature", "above 0"],
     ));
     faults.push(expect_error(
         "unknown format version",

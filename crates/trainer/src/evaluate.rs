@@ -165,9 +165,65 @@ pub struct Confusion {
     pub count: usize,
 }
 
+/// Below this many sentences in an intent's share of a split, its figures are called optimistic.
+pub const MIN_SENTENCES_PER_INTENT: usize = 30;
+
+/// The split behind a report's figures, and whether they deserve trust.
+#[derive(Clone, Debug, Serialize)]
+pub struct SplitInfo {
+    pub sentences: usize,
+    pub intents: usize,
+    pub negatives: usize,
+    /// The smallest number of sentences of one intent in the split.
+    pub min_sentences_per_intent: usize,
+    /// Cut from the training file (the 80/20 split made when the data has no validation split).
+    pub from_training_file: bool,
+    /// The figures are likely better than on real users' queries.
+    pub optimistic: bool,
+    /// Why `optimistic` is set, for the model card; absent when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl SplitInfo {
+    pub fn of(
+        labels: usize,
+        known: &[KnownScore],
+        negatives: usize,
+        from_training_file: bool,
+    ) -> Self {
+        let mut per_intent = vec![0usize; labels];
+        for s in known {
+            per_intent[s.label] += 1;
+        }
+        let present: Vec<usize> = per_intent.into_iter().filter(|&n| n > 0).collect();
+        let min_sentences_per_intent = present.iter().copied().min().unwrap_or(0);
+        let mut reasons = Vec::new();
+        if min_sentences_per_intent < MIN_SENTENCES_PER_INTENT {
+            reasons.push(format!(
+                "only {min_sentences_per_intent} sentences of the smallest intent (under {MIN_SENTENCES_PER_INTENT})"
+            ));
+        }
+        if from_training_file {
+            reasons.push("the split was cut from the training file".to_string());
+        }
+        Self {
+            sentences: known.len(),
+            intents: present.len(),
+            negatives,
+            min_sentences_per_intent,
+            from_training_file,
+            optimistic: !reasons.is_empty(),
+            note: (!reasons.is_empty()).then(|| format!("optimistic: {}", reasons.join("; "))),
+        }
+    }
+}
+
 /// Everything `evaluate` reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// What the figures were measured on.
+    pub split: SplitInfo,
     pub threshold: f32,
     pub known: usize,
     pub unknown: usize,
@@ -195,7 +251,15 @@ fn mean(v: &[f32]) -> f64 {
     }
 }
 
-pub fn report(labels: &[String], known: &[KnownScore], unknown: &[f32], threshold: f32) -> Report {
+/// The figures of `known` and `unknown` at `threshold`; `from_training_file` says whether the
+/// split was cut from the training file (see [`SplitInfo`]).
+pub fn report(
+    labels: &[String],
+    known: &[KnownScore],
+    unknown: &[f32],
+    threshold: f32,
+    from_training_file: bool,
+) -> Report {
     let accepted = |s: &KnownScore| s.energy <= threshold;
     let n = known.len().max(1) as f64;
     let known_e: Vec<f32> = known.iter().map(|s| s.energy).collect();
@@ -213,6 +277,7 @@ pub fn report(labels: &[String], known: &[KnownScore], unknown: &[f32], threshol
     let mut top: Vec<_> = confusions.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Report {
+        split: SplitInfo::of(labels.len(), known, unknown.len(), from_training_file),
         threshold,
         known: known.len(),
         unknown: unknown.len(),
@@ -285,7 +350,13 @@ impl Report {
     pub fn print(&self, title: &str) {
         let pct = |v: f64| format!("{:>6.2}%", v * 100.0);
         println!("{title}");
-        println!("  known sentences          {:>7}", self.known);
+        if let Some(note) = &self.split.note {
+            println!("  NOTE                     {note}");
+        }
+        println!(
+            "  known sentences          {:>7} ({} intents)",
+            self.known, self.split.intents
+        );
         println!("  unknown sentences        {:>7}", self.unknown);
         println!("  energy threshold         {:>7.3}", self.threshold);
         println!("  in-scope accuracy        {}", pct(self.in_scope_accuracy));
@@ -327,6 +398,39 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_or_in_file_splits_are_called_optimistic() {
+        let sentences = |per_intent: usize| -> Vec<KnownScore> {
+            (0..2 * per_intent)
+                .map(|i| KnownScore {
+                    label: i % 2,
+                    predicted: i % 2,
+                    energy: -5.0,
+                })
+                .collect()
+        };
+        let labels = vec!["a".to_string(), "b".to_string()];
+        let large = report(&labels, &sentences(30), &[1.0; 40], -1.0, false);
+        assert_eq!(
+            (
+                large.split.sentences,
+                large.split.intents,
+                large.split.negatives
+            ),
+            (60, 2, 40)
+        );
+        assert!(!large.split.optimistic && large.split.note.is_none());
+        let small = report(&labels, &sentences(29), &[1.0], -1.0, false).split;
+        assert!(small.optimistic, "{small:?}");
+        assert!(small.note.unwrap().contains("29 sentences"));
+        let in_file = report(&labels, &sentences(40), &[1.0], -1.0, true).split;
+        assert!(in_file.optimistic && in_file.from_training_file);
+        assert!(in_file.note.unwrap().contains("training file"));
+        // Serialized with the figures, so the bundle's metadata carries it.
+        let json = serde_json::to_value(&large).unwrap();
+        assert_eq!(json["split"]["optimistic"], false);
+    }
 
     #[test]
     fn auroc_by_hand() {

@@ -1,6 +1,7 @@
 //! The trainer's stages, in the order they run: `data` → `table` (compact embeddings) →
-//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` (+ `plots`) → `output` (atomic bundle directories).
+//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` (+ `plots`, `calibration`) → `output` (atomic bundle directories).
 
+pub mod calibration;
 pub mod checkpoint;
 #[cfg(feature = "cuda")]
 pub mod cuda;

@@ -132,7 +132,13 @@ fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
         None => args.threshold.unwrap_or(classifier.meta().threshold),
     };
     let (known, unknown) = evaluate::score(&ds.test, &ds.negatives_test, |s| classifier.logits(s));
-    let report = evaluate::report(&ds.labels, &known, &unknown, threshold);
+    let report = evaluate::report(
+        &ds.labels,
+        &known,
+        &unknown,
+        threshold,
+        ds.split_from_training,
+    );
     report.print(&format!(
         "{} on {}",
         args.bundle.display(),

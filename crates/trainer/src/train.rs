@@ -17,6 +17,7 @@ use rand_chacha::ChaCha12Rng;
 use rand_distr::{Distribution, Normal};
 use serde::Serialize;
 
+use crate::calibration;
 use crate::checkpoint::{self, Progress};
 use crate::data::Dataset;
 use crate::evaluate::{self, ThresholdRule};
@@ -755,6 +756,7 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
         architecture: arch.clone(),
         labels: dataset.labels.clone(),
         threshold: 0.0,
+        temperature: 1.0,
         tokenizer_sha256: sha256_hex(&embeddings.tokenizer_bytes),
         table_sha256: sha256_hex(&embeddings.table_bytes),
         training: serde_json::json!({
@@ -762,6 +764,7 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
             "data": dataset.source,
             "train_sentences": dataset.train.len(),
             "negative_sentences": dataset.negatives_train.len(),
+            "examples": suggestions(dataset),
             "unix_time": std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
@@ -785,9 +788,32 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     let (test_known, test_unknown) = evaluate::score(&dataset.test, &dataset.negatives_test, |t| {
         classifier.logits(t)
     });
-    let val_report = evaluate::report(&dataset.labels, &val_known, &val_unknown, meta.threshold);
-    let test_report = evaluate::report(&dataset.labels, &test_known, &test_unknown, meta.threshold);
-    meta.metrics = serde_json::json!({ "validation": val_report, "test": test_report });
+    let from_file = dataset.split_from_training;
+    let val_report = evaluate::report(
+        &dataset.labels,
+        &val_known,
+        &val_unknown,
+        meta.threshold,
+        from_file,
+    );
+    let test_report = evaluate::report(
+        &dataset.labels,
+        &test_known,
+        &test_unknown,
+        meta.threshold,
+        from_file,
+    );
+    let calibration = calibration::calibrate(
+        &calibration::scored(&dataset.val, |t| classifier.logits(t)),
+        &calibration::scored(&dataset.test, |t| classifier.logits(t)),
+        dataset.split_from_training,
+    );
+    meta.temperature = calibration.temperature;
+    meta.metrics = serde_json::json!({
+        "validation": val_report,
+        "test": test_report,
+        "calibration": calibration,
+    });
     let model_bytes = weights.serialize_as(&meta, args.weights_dtype.safetensors());
     let plots = if test_known.is_empty() {
         crate::plots::evaluation_plots(&val_known, &val_unknown, meta.threshold, "validation")
@@ -802,6 +828,32 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
         test_report,
         plots,
     })
+}
+
+/// Sentences of each intent kept in the bundle, so a page can suggest queries that fit the
+/// model (the demo's chips).
+const SUGGESTIONS_PER_INTENT: usize = 2;
+const SUGGESTED_NEGATIVES: usize = 4;
+
+/// `{ "known": [[text, intent], ...], "unknown": [text, ...] }` from the training split.
+fn suggestions(dataset: &Dataset) -> serde_json::Value {
+    let mut taken = vec![0usize; dataset.labels.len()];
+    let known: Vec<(&str, &str)> = dataset
+        .train
+        .iter()
+        .filter(|(_, label)| {
+            taken[*label] += 1;
+            taken[*label] <= SUGGESTIONS_PER_INTENT
+        })
+        .map(|(text, label)| (text.as_str(), dataset.labels[*label].as_str()))
+        .collect();
+    let unknown: Vec<&str> = dataset
+        .negatives_train
+        .iter()
+        .take(SUGGESTED_NEGATIVES)
+        .map(String::as_str)
+        .collect();
+    serde_json::json!({ "known": known, "unknown": unknown })
 }
 
 /// Writes the bundle directory atomically, plus its evaluation JSON and plots.
@@ -841,6 +893,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .val_report
         .print("validation (threshold chosen here)");
     trained.test_report.print("test");
+    let c = &trained.meta.metrics["calibration"];
+    println!(
+        "calibration: temperature {:.3}, ECE (15 bins) validation {:.4} -> {:.4}, test {:.4} -> {:.4}",
+        trained.meta.temperature,
+        c["validation"]["before"].as_f64().unwrap_or(f64::NAN),
+        c["validation"]["after"].as_f64().unwrap_or(f64::NAN),
+        c["test"]["before"].as_f64().unwrap_or(f64::NAN),
+        c["test"]["after"].as_f64().unwrap_or(f64::NAN),
+    );
     println!("wrote {}", args.out.display());
     Ok(())
 }
