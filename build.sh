@@ -161,7 +161,7 @@ cuda_cargo() {
 
 setup_browser_tests() {
   apt_install chromium chromium-driver
-  if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/tsc ]; then
+  if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/tsc ] || [ ! -d node_modules/vite ]; then
     log "installing npm packages for the browser tests"
     npm ci --no-audit --no-fund
   fi
@@ -193,8 +193,13 @@ run_tests() {
   log "bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine)"
   bench/gpu.sh --device cpu --bin target/debug/trainer --epochs 2 --data examples/everyday/data.json \
     --noise examples/everyday/noise.json --out target/gpu-ci --results target/gpu-ci.md > /dev/null
-  log "type-checking the package's declarations against examples/web-app"
+  log "type-checking the package's declarations against examples/web-app and examples/node"
   node_modules/.bin/tsc -p examples/web-app --noEmit
+  node_modules/.bin/tsc -p examples/node --noEmit
+  log "Node.js tests (the package in Node: paths, hf: ids, worker_threads, the packed tarball)"
+  node --test --test-concurrency=1 tests/node/
+  log "bundler tests (examples/web-app built with Vite, run in headless Chromium)"
+  node --test --test-concurrency=1 tests/bundlers/
   log "browser tests (headless Chromium)"
   node --test --test-concurrency=1 tests/browser/
 }
