@@ -72,3 +72,21 @@ test('the built app classifies in Chromium, asking nothing of other hosts', DEAD
   assert.deepEqual(foreign, []);
   assert.ok(requested.some((p) => /^\/assets\/intent_web_bg-[\w-]+\.wasm$/.test(p)), `wasm not from dist/assets: ${requested}`);
 });
+
+test('a wasm asset that is not WebAssembly fails with a message naming its URL', DEADLINE, async () => {
+  // What a misconfigured bundler or server produces: a page where the wasm should be.
+  const assets = join(app, 'dist/assets');
+  for (const f of readdirSync(assets).filter((f) => f.endsWith('.wasm'))) {
+    writeFileSync(join(assets, f), '<!doctype html><html><body>index</body></html>');
+  }
+  env ??= await launch({ root: join(app, 'dist') });
+  const page = await env.browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${env.baseUrl}index.html`);
+  // The load fails inside the worker; main.js's top-level await turns it into a page error.
+  const deadline = Date.now() + 30_000;
+  while (!errors.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(errors.length, 1, `page errors: ${errors}`);
+  assert.match(errors[0], /\/assets\/intent_web_bg-[\w-]+\.wasm is not WebAssembly \(it starts with "<!doctype html>/);
+});

@@ -102,3 +102,21 @@ test('Node rejects a location that is not a bundle place with a clear message', 
   await assert.rejects(loadClassifier('hf:not a repo'), /expected a Hub id like hf:user\/repo/);
   await assert.rejects(loadClassifier(MODEL_DIR, { kernel: 'avx' }), /kernel: expected 'relaxed' or 'simd128'/);
 });
+
+test('a wasm file that is not WebAssembly (a bundler or server swapped it) is named in the error', DEADLINE, async () => {
+  const copy = mkdtempSync(join(tmpdir(), 'intent-package-'));
+  try {
+    cpSync(join(ROOT, 'web'), copy, { recursive: true, filter: (p) => !p.includes('node_modules') });
+    const wasm = join(copy, 'pkg/intent_web_bg.wasm');
+    writeFileSync(wasm, '<!doctype html><html><body>Not found</body></html>');
+    const fresh = await import(pathToFileURL(join(copy, 'node.js')).href);
+    await assert.rejects(fresh.loadClassifier(MODEL_DIR, { kernel: 'simd128' }), (e) => {
+      assert.ok(e.message.includes(pathToFileURL(wasm).href), e.message);
+      assert.match(e.message, /is not WebAssembly \(it starts with "<!doctype html>/);
+      assert.match(e.message, /asset\/resource/);
+      return true;
+    });
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+});
