@@ -55,7 +55,7 @@ function notWasm(bytes, url) {
   return (
     `${url} is not WebAssembly (it starts with ${JSON.stringify(head)}). ` +
     'If a bundler built this app, have it emit the .wasm files of intent-classifier as separate ' +
-    'assets (Vite does by default; in webpack 5 use `type: "asset/resource"` for /\.wasm$/, and ' +
+    'assets (Vite does by default; in webpack 5 use `type: "asset/resource"` for /\\.wasm$/, and ' +
     'exclude intent-classifier from optimizeDeps/inlining); otherwise check that the server ' +
     'serves the file itself, not an HTML page'
   );
