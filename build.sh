@@ -199,7 +199,7 @@ run_tests() {
   log "Node.js tests (the package in Node: paths, hf: ids, worker_threads, the packed tarball)"
   node --test --test-concurrency=1 tests/node/
   log "bundler tests (examples/web-app built with Vite, run in headless Chromium)"
-  node --test --test-concurrency=1 tests/bundlers/
+  node --test --test-concurrency=1 tests/bundlers/vite.test.mjs
   log "browser tests (headless Chromium)"
   node --test --test-concurrency=1 tests/browser/
 }
