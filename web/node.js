@@ -49,7 +49,9 @@ class NodeWorker {
   #worker;
 
   constructor(url) {
-    this.#worker = new Worker(url);
+    // The worker inherits the process's flags; --input-type (for `node -e`) is for strings only.
+    const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type'));
+    this.#worker = new Worker(url, { execArgv });
   }
 
   set onmessage(handler) {
