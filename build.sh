@@ -87,32 +87,8 @@ build_wasm() {
     -p "$package" --target-dir "$dir"
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
     --out-dir "$out" "$dir/wasm32-unknown-unknown/wasm/${package//-/_}.wasm"
-  optimize_wasm "$out/${package//-/_}_bg.wasm" "$features"
 }
 
-# wasm-opt (npm's binaryen; Debian's is too old for these wasm features) after wasm-bindgen.
-# -Oz: the smallest code; bench/results/browser.md measures it against -O3 for size and speed.
-WASM_OPT_LEVEL="${WASM_OPT_LEVEL:--Oz}"
-optimize_wasm() {
-  local wasm="$1" features="$2" flags=()
-  [ -x node_modules/.bin/wasm-opt ] || npm_install
-  IFS=, read -ra feature_list <<< "$features"
-  for f in "${feature_list[@]}"; do
-    f="${f#+}"
-    flags+=("--enable-${f/#simd128/simd}")   # rustc's simd128 is binaryen's simd
-  done
-  log "wasm-opt $WASM_OPT_LEVEL $wasm"
-  node_modules/.bin/wasm-opt "$WASM_OPT_LEVEL" "${flags[@]}" --enable-bulk-memory \
-    --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-    --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
-    "$wasm" -o "$wasm.opt"
-  mv "$wasm.opt" "$wasm"
-}
-
-npm_install() {
-  log "installing npm packages (binaryen, the browser-test tools)"
-  npm ci --no-audit --no-fund
-}
 
 # The classifier twice: SIMD128 for every browser, and with relaxed-SIMD fused multiply-add
 # for browsers that have it (classifier.js picks at run time).
@@ -195,8 +171,9 @@ cuda_cargo() {
 
 setup_browser_tests() {
   apt_install chromium chromium-driver
-  if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/tsc ]; then
-    npm_install
+  if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/tsc ] || [ ! -d node_modules/vite ]; then
+    log "installing npm packages for the browser tests"
+    npm ci --no-audit --no-fund
   fi
 }
 
@@ -228,8 +205,13 @@ run_tests() {
   log "bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine)"
   bench/gpu.sh --device cpu --bin target/debug/trainer --epochs 2 --data examples/everyday/data.json \
     --noise examples/everyday/noise.json --out target/gpu-ci --results target/gpu-ci.md > /dev/null
-  log "type-checking the package's declarations against examples/web-app"
+  log "type-checking the package's declarations against examples/web-app and examples/node"
   node_modules/.bin/tsc -p examples/web-app --noEmit
+  node_modules/.bin/tsc -p examples/node --noEmit
+  log "Node.js tests (the package in Node: paths, hf: ids, worker_threads, the packed tarball)"
+  node --test --test-concurrency=1 tests/node/
+  log "bundler tests (examples/web-app built with Vite, run in headless Chromium)"
+  node --test --test-concurrency=1 tests/bundlers/vite.test.mjs
   log "browser tests (headless Chromium)"
   node --test --test-concurrency=1 tests/browser/
 }

@@ -1,5 +1,5 @@
 // Public API of the intent classifier package (hand-written; checked by `tsc --noEmit`
-// against examples/app in the test run).
+// against examples/web-app and examples/node in the test run).
 
 /** One intent and its softmax probability. */
 export interface IntentScore {
@@ -68,13 +68,31 @@ export interface ClassifyOptions {
 }
 
 export interface LoadOptions {
-  /** Which wasm build to run (default: relaxed SIMD where the browser has it). */
+  /** Which wasm build to run (default: relaxed SIMD where the runtime has it). */
   kernel?: 'relaxed' | 'simd128';
-  /** Run in a module worker; every method then returns a Promise. */
+  /**
+   * Run in a worker (a module Worker in browsers, a worker_threads Worker in Node);
+   * every method then returns a Promise.
+   */
   worker?: boolean;
-  /** Keep table and tokenizer in the Cache API under their sha256 (default true). */
+  /** Keep table and tokenizer in the Cache API under their sha256 (default true; browsers only). */
   cache?: boolean;
+  /** Where `hf:` ids resolve, e.g. a mirror (default `env.hubUrl`). */
+  hubUrl?: string | URL;
 }
+
+/**
+ * Where a bundle is: a directory URL (relative to the page in browsers), an
+ * `hf:user/repo` or `hf:user/repo@revision` Hugging Face Hub id, or in Node a directory
+ * path (absolute, or relative to the working directory) or a `file:` URL.
+ */
+export type BundleLocation = string | URL;
+
+/** Package-wide settings. */
+export declare const env: {
+  /** Where `hf:` ids resolve (default https://huggingface.co). */
+  hubUrl: string;
+};
 
 export interface ConvBranch {
   kernel: number;
@@ -154,11 +172,11 @@ export declare const CACHE_NAME: string;
  * table.safetensors and tokenizer.json). Rejects with an Error naming the bad file.
  */
 export declare function loadClassifier(
-  modelBaseUrl: string | URL,
+  modelBaseUrl: BundleLocation,
   options: LoadOptions & { worker: true },
 ): Promise<WorkerClassifier>;
 export declare function loadClassifier(
-  modelBaseUrl?: string | URL,
+  modelBaseUrl?: BundleLocation,
   options?: LoadOptions & { worker?: false },
 ): Promise<Classifier>;
 

@@ -1,11 +1,14 @@
-// The classifier for web pages: fetches a bundle (model, token table, tokenizer) in
-// parallel, checks it in wasm, and classifies text on the spot, on the page or in a
-// module worker. The large files are kept in the Cache API under their sha256.
+// The classifier for web pages and Node.js: fetches a bundle (model, token table,
+// tokenizer) in parallel, checks it in wasm, and classifies text on the spot, on the page
+// or in a worker. In browsers the large files are kept in the Cache API under their sha256.
+// Node (web/node.js, the package's `node` entry) reads paths and file: URLs from disk.
 //
 //   import { loadClassifier } from 'intent-classifier';
-//   const clf = await loadClassifier('models/default/');
+//   const clf = await loadClassifier('models/default/');   // or 'hf:user/repo', '/abs/dir/'
 //   clf.classify('weather tomorrow');  // { intent, known, confidence, energy, threshold, top }
+import { fetchBytes, openSource, platform } from './sources.js';
 
+export { env } from './hub.js';
 
 /** The bundle's files, by role. */
 export const BUNDLE_FILES = Object.freeze({
@@ -30,6 +33,53 @@ export function detectKernel() {
   }
 }
 
+// Literal specifiers, so that bundlers (Vite, webpack) see, copy and hash the glue and the
+// wasm; `new URL(…, import.meta.url)` is the form they rewrite for assets.
+const BUILDS = {
+  relaxed: {
+    glue: () => import('./pkg-relaxed/intent_web.js'),
+    wasm: () => new URL('./pkg-relaxed/intent_web_bg.wasm', import.meta.url),
+  },
+  simd128: {
+    glue: () => import('./pkg/intent_web.js'),
+    wasm: () => new URL('./pkg/intent_web_bg.wasm', import.meta.url),
+  },
+};
+
+const WASM_MAGIC = [0, 0x61, 0x73, 0x6d]; // \0asm
+
+/** Why `bytes` from `url` are not a wasm module, or null when they start like one. */
+function notWasm(bytes, url) {
+  if (WASM_MAGIC.every((b, i) => bytes[i] === b)) return null;
+  const head = new TextDecoder().decode(bytes.subarray(0, 40)).replace(/\s+/g, ' ').trim();
+  return (
+    `${url} is not WebAssembly (it starts with ${JSON.stringify(head)}). ` +
+    'If a bundler built this app, have it emit the .wasm files of intent-classifier as separate ' +
+    'assets (Vite does by default; in webpack 5 use `type: "asset/resource"` for /\\.wasm$/, and ' +
+    'exclude intent-classifier from optimizeDeps/inlining); otherwise check that the server ' +
+    'serves the file itself, not an HTML page'
+  );
+}
+
+// Runs the glue's init (on `early`, the response already being fetched, when there is one);
+// where it fails, looks at the bytes to say what is wrong.
+async function instantiate(glue, url, early) {
+  if (url.protocol === 'file:' && platform.readFile) {
+    const bytes = await platform.readFile(url, 'the wasm build');
+    const problem = notWasm(bytes, url);
+    if (problem) throw new Error(problem);
+    return glue.default({ module_or_path: bytes });
+  }
+  try {
+    return await glue.default({ module_or_path: early ?? url });
+  } catch (e) {
+    const bytes = await fetchBytes(url, 'the wasm build').catch((f) => {
+      throw new Error(`${f.message} (loading the classifier's wasm; was it copied with the app?)`);
+    });
+    throw new Error(notWasm(bytes, url) ?? `${url}: ${e.message}`);
+  }
+}
+
 const builds = new Map();
 /**
  * Instantiates a wasm build once per page; resolves to its module exports. The .wasm
@@ -37,10 +87,20 @@ const builds = new Map();
  */
 export function initWasm(kernel = detectKernel()) {
   if (!builds.has(kernel)) {
-    const dir = kernel === 'relaxed' ? './pkg-relaxed/' : './pkg/';
-    const wasm = fetch(new URL(`${dir}intent_web_bg.wasm`, import.meta.url));
-    wasm.catch(() => {}); // reported by the glue's init below
-    builds.set(kernel, import(`${dir}intent_web.js`).then(async (m) => (await m.default({ module_or_path: wasm }), m)));
+    const build = BUILDS[kernel];
+    if (!build) throw new TypeError(`kernel: expected 'relaxed' or 'simd128', got ${kernel}`);
+    const url = build.wasm();
+    const early = url.protocol === 'file:' ? undefined : fetch(url);
+    early?.catch(() => {}); // a failure is reported by instantiate()
+    builds.set(
+      kernel,
+      build.glue().catch((e) => {
+        throw new Error(`the classifier's wasm glue (${kernel} build) did not load: ${e.message}; build it with ./build.sh wasm, or reinstall intent-classifier`);
+      }).then(async (m) => {
+        await instantiate(m, url, early);
+        return m;
+      }),
+    );
   }
   return builds.get(kernel);
 }
@@ -50,27 +110,10 @@ export const CACHE_NAME = 'intent-classifier-v1';
 
 /** Bytes of linear memory the wasm build holds (it only grows; for leak tests). */
 export async function wasmMemoryBytes(kernel = detectKernel()) {
-  await initWasm(kernel);
-  const glue = kernel === 'relaxed' ? './pkg-relaxed/intent_web.js' : './pkg/intent_web.js';
+  const glue = await initWasm(kernel);
   // Once initialized, the glue's init returns the instance exports, memory among them.
-  const exports = await (await import(glue)).default();
+  const exports = await glue.default();
   return exports.memory.buffer.byteLength;
-}
-
-async function fetchFile(url, name, init) {
-  let response;
-  try {
-    response = await fetch(url, init);
-  } catch (e) {
-    throw new Error(`${name}: cannot fetch ${url} (${e.message})`);
-  }
-  if (!response.ok) {
-    throw new Error(`${name}: HTTP ${response.status} ${response.statusText} for ${url}`);
-  }
-  if ((response.headers.get('content-type') ?? '').startsWith('text/html')) {
-    throw new Error(`${name}: the server sent an HTML page instead of the file (${url})`);
-  }
-  return new Uint8Array(await response.arrayBuffer());
 }
 
 /**
@@ -120,15 +163,15 @@ async function cachedCopy(cache, fileUrl) {
  * { files, cached, store } where store() saves the fetched ones once the wasm loader has
  * verified them.
  */
-async function fetchBundle(base, useCache) {
-  const cache = await openCache(useCache);
-  const url = (name) => new URL(name, base);
+async function fetchBundle(source, useCache) {
+  const cache = await openCache(useCache && source.cacheable);
+  const url = source.url;
   const roles = ['table', 'tokenizer'];
-  const modelBytes = fetchFile(url(BUNDLE_FILES.model), BUNDLE_FILES.model, { cache: 'no-cache' });
+  const modelBytes = source.read(BUNDLE_FILES.model, { cache: 'no-cache' });
   const early = roles.map(async (role) => {
     const name = BUNDLE_FILES[role];
     const copy = cache ? await cachedCopy(cache, url(name)) : undefined;
-    return copy ? { copy } : { bytes: await fetchFile(url(name), name) };
+    return copy ? { copy } : { bytes: await source.read(name) };
   });
   // Every download is under way; an early failure must not go unhandled while we wait.
   early.forEach((p) => p.catch(() => {}));
@@ -149,7 +192,7 @@ async function fetchBundle(base, useCache) {
         cached.push(name);
         return;
       }
-      files[role] = got.bytes ?? (await fetchFile(url(name), name));
+      files[role] = got.bytes ?? (await source.read(name));
       if (key) fresh.push([url(name), key, files[role]]);
     }),
   );
@@ -171,12 +214,6 @@ async function fetchBundle(base, useCache) {
   return { files, cached, store };
 }
 
-function resolveBase(modelBaseUrl) {
-  const url = String(modelBaseUrl);
-  const dir = url.endsWith('/') ? url : `${url}/`;
-  return new URL(dir, globalThis.document?.baseURI ?? globalThis.location?.href);
-}
-
 // Model card fields derived from the bundle's metadata.
 function card(info) {
   const unix = info.training?.unix_time;
@@ -188,17 +225,20 @@ function card(info) {
 }
 
 /**
- * Loads a classifier from a bundle directory URL (relative URLs resolve against the page).
+ * Loads a classifier from a bundle directory: a URL (relative URLs resolve against the
+ * page), an `hf:user/repo[@revision]` Hub id, or in Node a path or file: URL.
  * Rejects with an Error naming the file that is missing, corrupt or mismatched.
  * `options.kernel`: 'relaxed' or 'simd128' to choose the wasm build (default: detected).
- * `options.worker`: run in a module worker; every method then returns a Promise.
- * `options.cache`: keep table and tokenizer in the Cache API (default true).
+ * `options.worker`: run in a worker (module Worker; worker_threads in Node); every method
+ * then returns a Promise.
+ * `options.cache`: keep table and tokenizer in the Cache API (default true; browsers only).
+ * `options.hubUrl`: where `hf:` ids resolve (default `env.hubUrl`, https://huggingface.co).
  */
 export async function loadClassifier(modelBaseUrl = 'models/default/', options = {}) {
-  const base = resolveBase(modelBaseUrl);
-  if (options.worker) return WorkerClassifier.start(base, options);
+  const source = openSource(modelBaseUrl, options);
+  if (options.worker) return WorkerClassifier.start(source, options);
   const started = performance.now();
-  const [wasm, bundle] = await Promise.all([initWasm(options.kernel), fetchBundle(base, options.cache ?? true)]);
+  const [wasm, bundle] = await Promise.all([initWasm(options.kernel), fetchBundle(source, options.cache ?? true)]);
   const { model, table, tokenizer } = bundle.files;
   const inner = new wasm.IntentClassifier(model, table, tokenizer);
   await bundle.store();
@@ -286,12 +326,13 @@ export class WorkerClassifier {
   #pending = new Map();
   #next = 0;
 
-  static async start(base, options) {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  static async start(source, options) {
+    // Written out in full: the form bundlers recognise and bundle as a worker entry.
+    const worker = platform.startWorker?.() ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     const clf = new WorkerClassifier(worker);
     const { kernel, cache } = options;
     try {
-      await clf.#call('load', [base.href, { kernel, cache }]);
+      await clf.#call('load', [source.location, { kernel, cache, hubUrl: source.hubUrl }]);
     } catch (e) {
       clf.dispose();
       throw e;

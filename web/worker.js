@@ -1,11 +1,13 @@
-// The module worker behind loadClassifier(url, { worker: true }): one classifier, driven
-// by { id, method, args } messages, answering { id, result } or { id, error }.
+// The worker behind loadClassifier(url, { worker: true }): one classifier, driven by
+// { id, method, args } messages, answering { id, result } or { id, error }. In browsers it
+// is a module Worker; in Node, web/node-worker.js drives `answer` from worker_threads.
 import { loadClassifier } from './classifier.js';
 
 let clf;
 const METHODS = new Set(['classify', 'classifyBatch', 'setThreshold', 'logits', 'logitsForIds', 'tokenIds', 'info']);
 
-self.onmessage = async ({ data: { id, method, args } }) => {
+/** The reply to one message. */
+export async function answer({ id, method, args }) {
   try {
     let result;
     if (method === 'load') {
@@ -17,8 +19,12 @@ self.onmessage = async ({ data: { id, method, args } }) => {
     } else {
       result = clf[method](...args);
     }
-    self.postMessage({ id, result });
+    return { id, result };
   } catch (e) {
-    self.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
+    return { id, error: e instanceof Error ? e.message : String(e) };
   }
-};
+}
+
+if (typeof self !== 'undefined' && typeof self.postMessage === 'function') {
+  self.onmessage = async ({ data }) => self.postMessage(await answer(data));
+}

@@ -8,6 +8,7 @@ pub mod cuda;
 pub mod data;
 pub mod distill;
 pub mod evaluate;
+pub mod model_card;
 pub mod model_source;
 pub mod network;
 pub mod optim;

@@ -220,6 +220,8 @@ pub fn device(name: &str) -> Result<Device> {
 pub struct Embeddings {
     pub encoder: TextEncoder,
     pub table: EmbeddingTable,
+    /// The table's own description (its source names the model and license).
+    pub table_meta: model::table::TableMeta,
     pub table_bytes: Vec<u8>,
     pub tokenizer_bytes: Vec<u8>,
 }
@@ -232,7 +234,7 @@ impl Embeddings {
         };
         let table_bytes = read(TABLE_FILE)?;
         let tokenizer_bytes = read(TOKENIZER_FILE)?;
-        let (table, meta) = EmbeddingTable::parse(&table_bytes)
+        let (table, table_meta) = EmbeddingTable::parse(&table_bytes)
             .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
         let encoder = TextEncoder::from_bytes(&tokenizer_bytes, max_len)
             .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
@@ -244,12 +246,13 @@ impl Embeddings {
                 table.rows
             );
         }
-        if meta.tokenizer_sha256 != sha256_hex(&tokenizer_bytes) {
+        if table_meta.tokenizer_sha256 != sha256_hex(&tokenizer_bytes) {
             bail!("{}: tokenizer.json is not the one table.safetensors was built for (sha256 differs)", dir.display());
         }
         Ok(Self {
             encoder,
             table,
+            table_meta,
             table_bytes,
             tokenizer_bytes,
         })
@@ -392,6 +395,8 @@ pub struct Trained {
     pub test_report: evaluate::Report,
     /// SVG plots of the test split (validation when there is no test split).
     pub plots: Vec<(&'static str, Vec<u8>)>,
+    /// README.md: the Hugging Face model card (model_card.rs).
+    pub model_card: String,
 }
 
 /// The per-epoch log: a fresh file, or on resume the existing one cut to the epochs the
@@ -820,6 +825,14 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     } else {
         crate::plots::evaluation_plots(&test_known, &test_unknown, meta.threshold, "test")
     };
+    let model_card = model_card(
+        args,
+        &meta,
+        &dataset.source,
+        embeddings,
+        &val_report,
+        &test_report,
+    );
     Ok(Trained {
         network,
         meta,
@@ -827,6 +840,46 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
         val_report,
         test_report,
         plots,
+        model_card,
+    })
+}
+
+fn model_card(
+    args: &TrainArgs,
+    meta: &BundleMeta,
+    data_source: &str,
+    embeddings: &Embeddings,
+    val: &evaluate::Report,
+    test: &evaluate::Report,
+) -> String {
+    use crate::model_card::{render, CardInputs, Split, ThresholdChoice};
+    let name = args
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "intent-classifier".into());
+    let mut splits = Vec::new();
+    if test.known + test.unknown > 0 {
+        splits.push(Split {
+            name: "test",
+            report: test,
+        });
+    }
+    splits.push(Split {
+        name: "validation",
+        report: val,
+    });
+    render(&CardInputs {
+        name: &name,
+        labels: &meta.labels,
+        threshold: meta.threshold,
+        choice: match args.threshold {
+            Some(_) => ThresholdChoice::Fixed,
+            None => ThresholdChoice::Rule(args.threshold_rule),
+        },
+        data_source,
+        embedding_source: &embeddings.table_meta.source,
+        splits,
     })
 }
 
@@ -864,6 +917,10 @@ pub fn write_bundle(out: &Path, trained: &Trained, embeddings: &Embeddings) -> R
         (TABLE_FILE, embeddings.table_bytes.clone()),
         (TOKENIZER_FILE, embeddings.tokenizer_bytes.clone()),
         ("evaluation.json", metrics),
+        (
+            crate::model_card::MODEL_CARD_FILE,
+            trained.model_card.clone().into_bytes(),
+        ),
     ];
     files.extend(trained.plots.iter().cloned());
     crate::output::write_dir_atomically(out, &files)
