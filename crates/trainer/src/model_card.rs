@@ -254,6 +254,13 @@ fn body(card: &CardInputs) -> String {
             percent(r.fpr95),
         ));
     }
+    // Figures from a small split, or one cut from the training file, overstate what users
+    // will see: say so under the table.
+    let cautions: String = card
+        .splits
+        .iter()
+        .filter_map(|s| s.report.split.note.as_ref().map(|note| format!("\n**{}: optimistic.** {note}\n", s.name)))
+        .collect();
     format!(
         "# {name}\n\n\
 An intent classifier with unknown-intent (out-of-scope) detection: a small TextCNN over a \
@@ -269,7 +276,7 @@ A text is `unknown` when its energy, −logsumexp(logits), is above **{threshold
 ## Evaluation\n\n\
 | split | known | out-of-scope | in-scope accuracy | out-of-scope recall | AUROC | FPR@95%TPR |\n\
 |---|---|---|---|---|---|---|\n\
-{rows}\n\
+{rows}{cautions}\n\
 In-scope accuracy: known sentences given their intent and accepted; out-of-scope recall: \
 out-of-scope sentences rejected; AUROC and FPR@95%TPR: energy as a known-vs-unknown score.\n\n\
 ![Energy of known and out-of-scope sentences, with the threshold]({histogram})\n\n\
@@ -283,6 +290,7 @@ clf.classify('{example}'); // {{ intent, known, confidence, energy, threshold, t
 The files `model.safetensors`, `table.safetensors` and `tokenizer.json` are the bundle; \
 `loadClassifier` reads them from the repo's top level.\n",
         name = card.name,
+        cautions = cautions,
         data = card.data_source,
         source = card.embedding_source,
         count = card.labels.len(),
@@ -313,6 +321,7 @@ mod tests {
             &known,
             &[-1.0, -2.0, -8.95],
             -5.0,
+            false,
         )
     }
 
