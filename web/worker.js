@@ -1,5 +1,7 @@
 // The module worker behind loadClassifier(url, { worker: true }): one classifier, driven
-// by { id, method, args } messages, answering { id, result } or { id, error }.
+// by { id, method, args } messages, answering { id, result } or { id, error, errorType }.
+// The page Classifier it runs checks every argument (a message may be posted directly);
+// errorType ('TypeError', 'RangeError', ...) lets the caller rethrow the same type.
 import { loadClassifier } from './classifier.js';
 
 let clf;
@@ -19,6 +21,6 @@ self.onmessage = async ({ data: { id, method, args } }) => {
     }
     self.postMessage({ id, result });
   } catch (e) {
-    self.postMessage({ id, error: e instanceof Error ? e.message : String(e) });
+    self.postMessage({ id, error: e instanceof Error ? e.message : String(e), errorType: e?.name });
   }
 };
