@@ -1,5 +1,6 @@
 //! The trainer's stages, in the order they run: `data` → `table` (compact embeddings) →
-//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` (+ `plots`) → `output` (atomic bundle directories).
+//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` (+ `plots`) → `output` (atomic bundle directories);
+//! `interrupt`: SIGTERM / SIGINT stop a run between steps.
 
 pub mod checkpoint;
 #[cfg(feature = "cuda")]
@@ -7,6 +8,7 @@ pub mod cuda;
 pub mod data;
 pub mod distill;
 pub mod evaluate;
+pub mod interrupt;
 pub mod model_source;
 pub mod network;
 pub mod optim;
