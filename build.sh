@@ -8,6 +8,7 @@
 #   ./build.sh wasm                  only build the wasm packages (web/pkg, web/pkg-relaxed)
 #   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
 #   ./build.sh fuzz [SECONDS]        each fuzz target for SECONDS (default 600) -> bench/results/fuzz.md
+#   ./build.sh phase NAME MIN CMD... CMD as a timed phase with a budget of MIN minutes (.ci/run)
 #   ./build.sh cuda [check]          the trainer with `--features cuda` -> target/cuda/release/trainer
 #                                    (check: clippy only); CUDA's compiler from PyPI wheels into
 #                                    .tools/cuda, exit status 77 when they cannot be installed
@@ -44,6 +45,47 @@ trainer() {
 PORT="${PORT:-8080}"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# phase NAME BUDGET_MIN CMD...: runs CMD (a command or a function of this script) as its own
+# process group, says how long it took and fails when it runs past its budget, stopping the
+# whole group (cargo, node, Chromium with it: SIGTERM, SIGKILL 30 s later). A signal to this
+# script reaches the group too. Call it plainly (not under `if` or `||`) so `set -e` holds in
+# CMD. Each phase's time is also appended to $PHASE_LOG when set (.ci/run's summary).
+phase() {
+  local name="$1" budget_min="$2"; shift 2
+  local started=$SECONDS status=0 pid watchdog
+  log "$name (budget $budget_min min)"
+  set -m   # job control: the background job gets a process group of its own
+  "$@" &
+  pid=$!
+  set +m
+  sleep "$((budget_min * 60))" &
+  watchdog=$!
+  trap 'stop_group "$pid" INT; exit 130' INT
+  trap 'stop_group "$pid" TERM; exit 143' TERM
+  wait -n "$pid" "$watchdog" || status=$?
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "phase \"$name\" ran past its budget of $budget_min min" >&2
+    stop_group "$pid" TERM
+    status=124
+  fi
+  kill "$watchdog" 2>/dev/null || true
+  wait "$watchdog" 2>/dev/null || true
+  trap - INT TERM
+  local took="$(( (SECONDS - started) / 60 ))m$(( (SECONDS - started) % 60 ))s"
+  log "$name: $took (budget $budget_min min)$([ "$status" = 0 ] || echo ", FAILED with status $status")"
+  [ -z "${PHASE_LOG:-}" ] || printf '%-34s %8s  (budget %s min)%s\n' "$name" "$took" "$budget_min" \
+    "$([ "$status" = 0 ] || echo "  FAILED ($status)")" >> "$PHASE_LOG"
+  return "$status"
+}
+
+# stop_group PID SIGNAL: SIGNAL to PID's process group, SIGKILL if it outlives 30 s.
+stop_group() {
+  kill -"$2" -- "-$1" 2>/dev/null || return 0
+  for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || break; sleep 1; done
+  kill -KILL -- "-$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 
 apt_install() {
   local missing=()
@@ -184,36 +226,44 @@ serve() {
   exec node web/serve.mjs --port "$PORT"
 }
 
-run_tests() {
-  log "native tests"
-  cargo test --workspace
-  TRAINER_BIN=target/debug/trainer
-  # A short run of each fuzz target so regressions surface; the long runs are ./build.sh fuzz.
-  log "fuzz targets, ${FUZZ_SECONDS:-30}s each"
-  bench/fuzz.sh "${FUZZ_SECONDS:-30}" target/fuzz-ci.md
-  build_classifier
-  train_default "${ENGLISH[@]}"
-  train_default "${BILINGUAL[@]}"
-  # CLINC150 for tests/browser/clinc150.test.mjs: 3 epochs, not the default 50, so CI stays short.
-  train_default target/clinc150-ci "${CLINC150[@]:1}" --epochs 3
-  setup_browser_tests
-  log "native reference outputs for the browser tests"
+# The native references the browser tests compare against.
+native_references() {
   trainer logits --bundle "${ENGLISH[0]}" \
     --texts tests/browser/parity-texts.json --out target/parity-native.json
   trainer logits --bundle "${BILINGUAL[0]}" \
     --texts tests/browser/parity-texts-bilingual.json --out target/parity-native-bilingual.json
-  log "bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine)"
+}
+
+# bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine).
+gpu_bench_on_cpu() {
   bench/gpu.sh --device cpu --bin target/debug/trainer --epochs 2 --data examples/everyday/data.json \
     --noise examples/everyday/noise.json --out target/gpu-ci --results target/gpu-ci.md > /dev/null
-  log "type-checking the package's declarations against examples/web-app and examples/node"
-  node_modules/.bin/tsc -p examples/web-app --noEmit
-  node_modules/.bin/tsc -p examples/node --noEmit
-  log "Node.js tests (the package in Node: paths, hf: ids, worker_threads, the packed tarball)"
-  node --test --test-concurrency=1 tests/node/
-  log "bundler tests (examples/web-app built with Vite, run in headless Chromium)"
-  node --test --test-concurrency=1 tests/bundlers/vite.test.mjs
-  log "browser tests (headless Chromium)"
-  node --test --test-concurrency=1 tests/browser/
+}
+
+# Every test, one phase each (name, budget in minutes, command); a new phase is one more line.
+run_tests() {
+  local summary=""
+  if [ -z "${PHASE_LOG:-}" ]; then   # not under .ci/run, which prints its own summary
+    mkdir -p target; PHASE_LOG=target/test-phases.txt; : > "$PHASE_LOG"; summary=1
+  fi
+  phase "native build + tests" 45 cargo test --workspace
+  TRAINER_BIN=target/debug/trainer
+  # A short run of each fuzz target so regressions surface; the long runs are ./build.sh fuzz.
+  phase "fuzz, ${FUZZ_SECONDS:-30}s a target" 20 bench/fuzz.sh "${FUZZ_SECONDS:-30}" target/fuzz-ci.md
+  phase "wasm builds" 40 build_classifier
+  phase "model training (English)" 20 train_default "${ENGLISH[@]}"
+  phase "model training (bilingual)" 20 train_default "${BILINGUAL[@]}"
+  # CLINC150 for tests/browser/clinc150.test.mjs: 3 epochs, not the default 50, so CI stays short.
+  phase "model training (CLINC150, 3 epochs)" 20 train_default target/clinc150-ci "${CLINC150[@]:1}" --epochs 3
+  phase "browser test setup" 15 setup_browser_tests
+  phase "native references for the browser tests" 5 native_references
+  phase "bench/gpu.sh on the CPU" 10 gpu_bench_on_cpu
+  phase "type check of examples/web-app" 5 node_modules/.bin/tsc -p examples/web-app --noEmit
+  phase "type check of examples/node" 5 node_modules/.bin/tsc -p examples/node --noEmit
+  phase "Node.js tests" 10 node --test --test-concurrency=1 tests/node/
+  phase "bundler tests (Vite build in Chromium)" 10 node --test --test-concurrency=1 tests/bundlers/vite.test.mjs
+  phase "browser tests (headless Chromium)" 20 node --test --test-concurrency=1 tests/browser/
+  [ -z "$summary" ] || { log "every phase passed:"; cat "$PHASE_LOG" >&2; }
 }
 
 case "${1:-build}" in
@@ -224,11 +274,12 @@ case "${1:-build}" in
          node bench/browser.mjs ;;
   test) run_tests ;;
   fuzz) bench/fuzz.sh "${2:-600}" ;;
+  phase) shift; phase "$@" ;;
   cuda) if [ "${2:-}" = check ]; then
           cuda_cargo clippy --release -p trainer --features cuda --all-targets -q -- -D warnings
         else
           cuda_cargo build --release -p trainer --features cuda
           log "built ${CUDA_TARGET_DIR:-target/cuda}/release/trainer (bench/gpu.sh runs it on a GPU machine)"
         fi ;;
-  *) echo "usage: $0 [--bilingual|--clinc150] [build|serve|test|wasm|bench|fuzz|cuda]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--bilingual|--clinc150] [build|serve|test|wasm|bench|fuzz|cuda|phase]" >&2; exit 2 ;;
 esac

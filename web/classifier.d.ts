@@ -59,9 +59,9 @@ export interface Evidence {
 }
 
 export interface ClassifyOptions {
-  /** How many intents `top` lists (default 3). */
+  /** How many intents `top` lists: a positive integer (default 3). */
   topK?: number;
-  /** Energy threshold for this call (default: the classifier's). */
+  /** Energy threshold for this call, a finite number (default: the classifier's). */
   threshold?: number;
   /** Also return `evidence` (classify only; costs a slower forward pass). */
   evidence?: boolean;
@@ -135,7 +135,12 @@ export interface ModelInfo {
   cached: string[];
 }
 
-/** A classifier on the page: results come back synchronously. */
+/**
+ * A classifier on the page: results come back synchronously. Arguments are checked as
+ * declared: a text that is not a string throws a TypeError naming it (`classify: text must
+ * be a string, got null`; `classifyBatch: texts[2] ...`), a threshold or topK that is not a
+ * number a TypeError, a NaN or infinite threshold or a topK below 1 a RangeError.
+ */
 export interface Classifier {
   classify(text: string, options?: ClassifyOptions): Classification;
   classifyBatch(texts: Iterable<string>, options?: ClassifyOptions): Classification[];
@@ -149,7 +154,10 @@ export interface Classifier {
   dispose(): void;
 }
 
-/** The same classifier in a module worker: the page never waits on it. */
+/**
+ * The same classifier in a module worker: the page never waits on it. Bad arguments reject
+ * with the errors the page classifier throws (same type and message).
+ */
 export interface WorkerClassifier {
   classify(text: string, options?: ClassifyOptions): Promise<Classification>;
   classifyBatch(texts: Iterable<string>, options?: ClassifyOptions): Promise<Classification[]>;

@@ -116,6 +116,70 @@ export async function wasmMemoryBytes(kernel = detectKernel()) {
   return exports.memory.buffer.byteLength;
 }
 
+// Argument checks: what classifier.d.ts declares, enforced at run time, for the page
+// Classifier, the WorkerClassifier (before posting, so the error type survives) and the
+// worker itself (which runs a page Classifier). The errors name the argument and show the value.
+
+/** A short description of a value for error messages: `null`, `number 123`, `array`, `object`. */
+function describeValue(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  switch (typeof value) {
+    case 'number': case 'bigint': case 'boolean': return `${typeof value} ${String(value)}`;
+    case 'string': return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+    case 'object': {
+      const name = Object.getPrototypeOf(value)?.constructor?.name;
+      return name && name !== 'Object' ? `${name} object` : 'object';
+    }
+    default: return typeof value; // undefined, function, symbol
+  }
+}
+
+/** `text` itself; a TypeError unless it is a string. `what`: 'classify: text'. */
+function checkText(text, what) {
+  if (typeof text !== 'string') throw new TypeError(`${what} must be a string, got ${describeValue(text)}`);
+  return text;
+}
+
+/** The texts as an array; a TypeError naming the first non-string's index. */
+function checkTexts(texts, method) {
+  const iterable = texts != null && typeof texts !== 'string' && typeof texts[Symbol.iterator] === 'function';
+  if (!iterable) {
+    throw new TypeError(`${method}: texts must be an array (or iterable) of strings, got ${describeValue(texts)}`);
+  }
+  const list = Array.from(texts);
+  list.forEach((t, i) => checkText(t, `${method}: texts[${i}]`));
+  return list;
+}
+
+/** A TypeError for a non-number, a RangeError for NaN and ±Infinity. */
+function checkThreshold(threshold, what) {
+  if (typeof threshold !== 'number') {
+    throw new TypeError(`${what} must be a finite number, got ${describeValue(threshold)}`);
+  }
+  if (!Number.isFinite(threshold)) throw new RangeError(`${what} must be a finite number, got ${threshold}`);
+  return threshold;
+}
+
+/** `options` (undefined or { topK?, threshold?, evidence? }), checked. */
+function checkOptions(options, method) {
+  if (options === undefined) return options;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${method}: options must be an object, got ${describeValue(options)}`);
+  }
+  if (options.threshold !== undefined) checkThreshold(options.threshold, `${method}: options.threshold`);
+  const { topK } = options;
+  if (topK !== undefined) {
+    if (typeof topK !== 'number') {
+      throw new TypeError(`${method}: options.topK must be a positive integer, got ${describeValue(topK)}`);
+    }
+    if (!Number.isInteger(topK) || topK < 1) {
+      throw new RangeError(`${method}: options.topK must be a positive integer, got ${topK}`);
+    }
+  }
+  return options;
+}
+
 /**
  * The `__metadata__` of a safetensors file, or null when the bytes are not one (the wasm
  * loader then reports the real problem, naming the file).
@@ -265,24 +329,24 @@ export class Classifier {
 
   /** @param {string} text  @param {{topK?: number, threshold?: number}} [options] */
   classify(text, options) {
-    return this.#live().classify(String(text ?? ''), this.#options(options));
+    checkText(text, 'classify: text');
+    return this.#live().classify(text, this.#options(checkOptions(options, 'classify')));
   }
 
   classifyBatch(texts, options) {
-    return this.#live().classifyBatch(Array.from(texts, (t) => String(t ?? '')), this.#options(options));
+    const list = checkTexts(texts, 'classifyBatch');
+    return this.#live().classifyBatch(list, this.#options(checkOptions(options, 'classifyBatch')));
   }
 
   /** Sets the energy threshold for later calls; undefined restores the model's own. */
   setThreshold(threshold) {
-    if (threshold !== undefined && !Number.isFinite(threshold)) {
-      throw new Error(`setThreshold: expected a finite number, got ${threshold}`);
-    }
+    if (threshold !== undefined) checkThreshold(threshold, 'setThreshold: threshold');
     this.#threshold = threshold;
   }
 
   /** Raw logits in label order (Float32Array). */
   logits(text) {
-    return this.#live().logits(String(text ?? ''));
+    return this.#live().logits(checkText(text, 'logits: text'));
   }
 
   /** Logits for token ids from `tokenIds` (table lookup and forward pass only). */
@@ -291,7 +355,7 @@ export class Classifier {
   }
 
   tokenIds(text) {
-    return this.#live().tokenIds(String(text ?? ''));
+    return this.#live().tokenIds(checkText(text, 'tokenIds: text'));
   }
 
   /** Labels, threshold, shape, embedding source and license, training date and metrics, sizes. */
@@ -320,6 +384,9 @@ export class Classifier {
   }
 }
 
+// The error types a worker's answer can name; others arrive as Error.
+const ERROR_TYPES = { TypeError, RangeError };
+
 /** The same API in a module worker: every method returns a Promise. */
 export class WorkerClassifier {
   #worker;
@@ -346,7 +413,7 @@ export class WorkerClassifier {
       const pending = this.#pending.get(data.id);
       if (!pending) return;
       this.#pending.delete(data.id);
-      if ('error' in data) pending.reject(new Error(data.error));
+      if ('error' in data) pending.reject(new (ERROR_TYPES[data.errorType] ?? Error)(data.error));
       else pending.resolve(data.result);
     };
     worker.onerror = (e) => this.#failAll(new Error(`classifier worker: ${e.message ?? 'failed to start'}`));
@@ -357,8 +424,14 @@ export class WorkerClassifier {
     this.#pending.clear();
   }
 
+  /** Posts `method` with the arguments `args()` returns; its checks' errors reject. */
   #call(method, args) {
     if (!this.#worker) return Promise.reject(new Error('this classifier was disposed'));
+    try {
+      args = typeof args === 'function' ? args() : args;
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
@@ -366,12 +439,18 @@ export class WorkerClassifier {
     });
   }
 
-  classify(text, options) { return this.#call('classify', [String(text ?? ''), options]); }
-  classifyBatch(texts, options) { return this.#call('classifyBatch', [Array.from(texts, (t) => String(t ?? '')), options]); }
-  setThreshold(threshold) { return this.#call('setThreshold', [threshold]); }
-  logits(text) { return this.#call('logits', [String(text ?? '')]); }
+  classify(text, options) {
+    return this.#call('classify', () => [checkText(text, 'classify: text'), checkOptions(options, 'classify')]);
+  }
+  classifyBatch(texts, options) {
+    return this.#call('classifyBatch', () => [checkTexts(texts, 'classifyBatch'), checkOptions(options, 'classifyBatch')]);
+  }
+  setThreshold(threshold) {
+    return this.#call('setThreshold', () => [threshold === undefined ? undefined : checkThreshold(threshold, 'setThreshold: threshold')]);
+  }
+  logits(text) { return this.#call('logits', () => [checkText(text, 'logits: text')]); }
   logitsForIds(ids) { return this.#call('logitsForIds', [Array.from(ids)]); }
-  tokenIds(text) { return this.#call('tokenIds', [String(text ?? '')]); }
+  tokenIds(text) { return this.#call('tokenIds', () => [checkText(text, 'tokenIds: text')]); }
   info() { return this.#call('info', []); }
 
   /** Ends the worker (and the wasm memory with it). */

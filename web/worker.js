@@ -1,6 +1,8 @@
 // The worker behind loadClassifier(url, { worker: true }): one classifier, driven by
-// { id, method, args } messages, answering { id, result } or { id, error }. In browsers it
-// is a module Worker; in Node, web/node-worker.js drives `answer` from worker_threads.
+// { id, method, args } messages, answering { id, result } or { id, error, errorType }. In
+// browsers it is a module Worker; in Node, web/node-worker.js drives `answer` from
+// worker_threads. The page Classifier it runs checks every argument (a message may be posted
+// directly); errorType ('TypeError', 'RangeError', ...) lets the caller rethrow the same type.
 import { loadClassifier } from './classifier.js';
 
 let clf;
@@ -21,7 +23,7 @@ export async function answer({ id, method, args }) {
     }
     return { id, result };
   } catch (e) {
-    return { id, error: e instanceof Error ? e.message : String(e) };
+    return { id, error: e instanceof Error ? e.message : String(e), errorType: e?.name };
   }
 }
 

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openDemo, ROOT } from './harness.mjs';
+import { launch, openDemo, ROOT, LIMIT } from './harness.mjs';
 
 const heldout = JSON.parse(readFileSync(join(ROOT, 'examples/bilingual/heldout.json'), 'utf8'));
 const nativePath = join(ROOT, 'target/parity-native-bilingual.json');
@@ -23,7 +23,7 @@ before(async () => {
 });
 after(async () => env?.close());
 
-test('the bilingual model loads with its pruned tokenizer and no console error', async () => {
+test('the bilingual model loads with its pruned tokenizer and no console error', LIMIT, async () => {
   const info = await demo.page.evaluate(async () => (await window.classifierReady).info());
   assert.equal(info.vocabSize, 30000, JSON.stringify(info));
   assert.ok(info.labels.includes('weather') && info.labels.includes('base64'), `labels: ${info.labels}`);
@@ -35,7 +35,7 @@ test('the bilingual model loads with its pruned tokenizer and no console error',
   await demo.page.waitForFunction(() => document.getElementById('intent').textContent === 'weather');
 });
 
-test('English, Chinese and mixed held-out queries get their intent', async () => {
+test('English, Chinese and mixed held-out queries get their intent', LIMIT, async () => {
   const results = await demo.page.evaluate(
     (items) => Promise.all(items.map(({ text }) => window.classify(text))),
     heldout.known,
@@ -55,7 +55,7 @@ test('English, Chinese and mixed held-out queries get their intent', async () =>
   }
 });
 
-test('off-topic queries in both languages come back unknown', async () => {
+test('off-topic queries in both languages come back unknown', LIMIT, async () => {
   const results = await demo.page.evaluate(
     (texts) => Promise.all(texts.map((t) => window.classify(t))),
     heldout.unknown,
@@ -68,7 +68,7 @@ test('off-topic queries in both languages come back unknown', async () => {
   }
 });
 
-test('bilingual browser numbers equal the native forward pass within 1e-4', async () => {
+test('bilingual browser numbers equal the native forward pass within 1e-4', LIMIT, async () => {
   const native = JSON.parse(readFileSync(nativePath, 'utf8'));
   assert.ok(native.length >= 80, `only ${native.length} parity inputs`);
   const browser = await demo.page.evaluate(async (texts) => {

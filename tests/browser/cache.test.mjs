@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { launch, ROOT } from './harness.mjs';
+import { launch, ROOT, LIMIT } from './harness.mjs';
 
 const DIR = join(ROOT, 'target/cache-test');
 const URL_DIR = 'target/cache-test/model/'; // from the site root
@@ -67,7 +67,7 @@ function editModelMetadata(change) {
   writeFileSync(path, Buffer.concat([head, Buffer.from(json), bytes.subarray(8 + n)]));
 }
 
-test('the second visit fetches neither table nor tokenizer, on the page and in a worker', async () => {
+test('the second visit fetches neither table nor tokenizer, on the page and in a worker', LIMIT, async () => {
   const first = await visit(false);
   assert.deepEqual(first.fetched, { model: 1, table: 1, tokenizer: 1 });
   assert.deepEqual(first.cached, []);
@@ -82,7 +82,7 @@ test('the second visit fetches neither table nor tokenizer, on the page and in a
   }
 });
 
-test('a new model version is picked up, its changed file fetched, the old one dropped', async () => {
+test('a new model version is picked up, its changed file fetched, the old one dropped', LIMIT, async () => {
   // Version 2: a relabelled model with a reformatted tokenizer.json (new sha256).
   const tokPath = join(DIR, 'model/tokenizer.json');
   const tokenizer = JSON.stringify(JSON.parse(readFileSync(tokPath, 'utf8')), null, 1);
@@ -109,7 +109,7 @@ test('a new model version is picked up, its changed file fetched, the old one dr
   assert.ok(tokKeys[0].endsWith(createHash('sha256').update(tokenizer).digest('hex')));
 });
 
-test('cache: false fetches every file', async () => {
+test('cache: false fetches every file', LIMIT, async () => {
   requests = [];
   const page = await env.browser.newPage();
   await page.goto(`${env.baseUrl}tests/browser/blank.html`);

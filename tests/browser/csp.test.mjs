@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, ROOT } from './harness.mjs';
+import { launch, ROOT, LIMIT } from './harness.mjs';
 import { STRICT_CSP } from '../../web/serve.mjs';
 
 const TAMPERED = join(ROOT, 'target/csp-tampered');
@@ -32,7 +32,7 @@ after(async () => {
   rmSync(TAMPERED, { recursive: true, force: true });
 });
 
-test('the demo classifies under the strict CSP with no violation', async () => {
+test('the demo classifies under the strict CSP with no violation', LIMIT, async () => {
   await page.fill('#query', 'set a timer for 5 minutes');
   await page.waitForFunction(() => document.querySelector('#intent').textContent === 'timer');
   const r = await page.evaluate(() => window.classify('set a timer for 5 minutes'));
@@ -43,7 +43,7 @@ test('the demo classifies under the strict CSP with no violation', async () => {
   assert.deepEqual(errors, []);
 });
 
-test('a tokenizer file changed by one bit is refused by its sha256', async () => {
+test('a tokenizer file changed by one bit is refused by its sha256', LIMIT, async () => {
   mkdirSync(TAMPERED, { recursive: true });
   cpSync(join(ROOT, 'models/default'), TAMPERED, { recursive: true });
   const file = join(TAMPERED, 'tokenizer.json');

@@ -1,13 +1,15 @@
 // The API beyond classify(): worker mode equals the page mode, the page stays responsive
-// while typing, threshold control, the model card, evidence, dispose.
+// while typing, threshold control, the model card, evidence, dispose, argument checks.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openDemo, ROOT } from './harness.mjs';
+import { launch, openDemo, ROOT, LIMIT } from './harness.mjs';
 
 const expected = JSON.parse(readFileSync(join(ROOT, 'tests/browser/expected.json'), 'utf8'));
 const parityTexts = JSON.parse(readFileSync(join(ROOT, 'tests/browser/parity-texts.json'), 'utf8'));
+// Non-string texts: JS only (the Rust API takes &str, so the compiler refuses them there).
+const ODD_ARGUMENTS = JSON.parse(readFileSync(join(ROOT, 'tests/odd-arguments.json'), 'utf8'));
 
 let env;
 let worker; // the demo as a visitor gets it: the model in a module worker
@@ -21,7 +23,7 @@ after(async () => env?.close());
 
 const TEXTS = [...expected.known.map(([t]) => t), ...expected.unknown, ...parityTexts.slice(0, 30), '', '🌦️ timer'];
 
-test('worker mode gives exactly the results of the page mode', async () => {
+test('worker mode gives exactly the results of the page mode', LIMIT, async () => {
   const run = (page, withEvidence) => page.evaluate(async ([texts, evidence]) => {
     const clf = await window.classifierReady;
     const out = [];
@@ -40,7 +42,7 @@ test('worker mode gives exactly the results of the page mode', async () => {
   assert.deepEqual(worker.errors, []);
 });
 
-test('typing with the model in a worker keeps the main thread free', async () => {
+test('typing with the model in a worker keeps the main thread free', LIMIT, async () => {
   const typing = async (d) => {
     await d.page.fill('#query', '');
     await d.page.evaluate(() => Object.assign(window.responsiveness, { longestMs: 0, longTasks: 0, longestLongTaskMs: 0 }));
@@ -56,7 +58,7 @@ test('typing with the model in a worker keeps the main thread free', async () =>
   assert.ok(w.longestMs < 50, `longest main-thread task ${w.longestMs} ms`);
 });
 
-test('setThreshold flips known/unknown, and the slider does too', async () => {
+test('setThreshold flips known/unknown, and the slider does too', LIMIT, async () => {
   for (const d of [direct, worker]) {
     const out = await d.page.evaluate(async () => {
       const clf = await window.classifierReady;
@@ -72,7 +74,7 @@ test('setThreshold flips known/unknown, and the slider does too', async () => {
       try {
         await clf.setThreshold(Number.NaN);
       } catch (e) {
-        error = e instanceof Error && e.message;
+        error = e instanceof RangeError && e.message;
       }
       return { before, strict, perCall, info, restored, error };
     });
@@ -83,7 +85,7 @@ test('setThreshold flips known/unknown, and the slider does too', async () => {
     assert.equal(out.info.threshold, out.before.energy - 0.01);
     assert.equal(out.info.modelThreshold, out.before.threshold);
     assert.deepEqual(out.restored, out.before);
-    assert.match(out.error, /setThreshold: expected a finite number/);
+    assert.equal(out.error, 'setThreshold: threshold must be a finite number, got NaN');
   }
   const page = worker.page;
   await page.fill('#query', 'set a timer for ten minutes');
@@ -99,7 +101,7 @@ test('setThreshold flips known/unknown, and the slider does too', async () => {
   await page.waitForFunction(() => document.getElementById('intent').textContent === 'timer');
 });
 
-test('info() is a model card, and the page shows it', async () => {
+test('info() is a model card, and the page shows it', LIMIT, async () => {
   const info = await worker.page.evaluate(async () => (await window.classifierReady).info());
   assert.ok(info.labels.includes('timer'));
   assert.equal(info.license, 'Apache-2.0');
@@ -118,7 +120,7 @@ test('info() is a model card, and the page shows it', async () => {
   assert.deepEqual(plots, [['/models/default/energy-histogram.svg', 640], ['/models/default/threshold-curve.svg', 640]]);
 });
 
-test('evidence: channel contributions add up to the logit, tokens map to the text', async () => {
+test('evidence: channel contributions add up to the logit, tokens map to the text', LIMIT, async () => {
   const text = 'Please set a TIMER for ten minutes';
   const r = await direct.page.evaluate(async (t) => {
     const clf = await window.classifierReady;
@@ -147,7 +149,7 @@ test('evidence: channel contributions add up to the logit, tokens map to the tex
   assert.ok(!plain.includes('evidence'), 'no evidence unless asked');
 });
 
-test('dispose: later calls fail with an Error, in both modes; worker load errors name the file', async () => {
+test('dispose: later calls fail with an Error, in both modes; worker load errors name the file', LIMIT, async () => {
   for (const mode of [false, true]) {
     const out = await direct.page.evaluate(async (w) => {
       const { loadClassifier } = await import('/web/classifier.js');
@@ -176,7 +178,7 @@ test('dispose: later calls fail with an Error, in both modes; worker load errors
   assert.match(failed, /model\.safetensors: HTTP 404/);
 });
 
-test('evidence never throws on odd input', async () => {
+test('evidence never throws on odd input', LIMIT, async () => {
   const out = await direct.page.evaluate(async () => {
     const clf = await window.classifierReady;
     const odd = ['', '   ', 'weather '.repeat(1250), '🌦️☔️🌈 😀', '今天天气怎么样', 'abc\uD800def', 'timer\u0000 5', '\u202Eright'];
@@ -190,4 +192,120 @@ test('evidence never throws on odd input', async () => {
     });
   });
   for (const r of out) assert.ok(r.ok, JSON.stringify(out));
+});
+
+// In the page: each call's outcome as 'returned', or [error type, message] and whether it was
+// thrown synchronously (page mode) or came as a rejected Promise (worker mode).
+const OUTCOME = `async (call) => {
+  let result;
+  try {
+    result = call();
+  } catch (e) {
+    return { how: 'thrown', type: e.constructor.name, message: e.message };
+  }
+  if (!(result instanceof Promise)) return { how: 'returned' };
+  try {
+    await result;
+    return { how: 'resolved' };
+  } catch (e) {
+    return { how: 'rejected', type: e.constructor.name, message: e.message };
+  }
+}`;
+
+const modes = [
+  ['page', () => direct, 'thrown', 'returned'],
+  ['worker', () => worker, 'rejected', 'resolved'],
+];
+for (const [mode, demo, refused, accepted] of modes) {
+  test(`${mode} mode: a text that is not a string is refused with a TypeError naming the argument (tests/odd-arguments.json)`, LIMIT, async () => {
+    assert.ok(ODD_ARGUMENTS.length >= 5);
+    await demo().page.evaluate(`window.outcome = ${OUTCOME}`);
+    const rows = await demo().page.evaluate(async (odd) => {
+      const { outcome } = window;
+      const clf = await window.classifierReady;
+      const rows = [];
+      for (const q of odd) {
+        const value = 'value' in q ? q.value : undefined;
+        rows.push({
+          q,
+          classify: await outcome(() => clf.classify(value)),
+          logits: await outcome(() => clf.logits(value)),
+          tokenIds: await outcome(() => clf.tokenIds(value)),
+          batchElement: await outcome(() => clf.classifyBatch(['timer 5 min', 'weather', value])),
+          batch: await outcome(() => clf.classifyBatch(value)),
+        });
+      }
+      return rows;
+    }, ODD_ARGUMENTS);
+    for (const { q, classify, logits, tokenIds, batchElement, batch } of rows) {
+      for (const [method, got] of [['classify', classify], ['logits', logits], ['tokenIds', tokenIds]]) {
+        assert.deepEqual(got, { how: refused, type: 'TypeError', message: `${method}: text must be a string, got ${q.shows}` }, `${method}(${q.name})`);
+      }
+      assert.deepEqual(batchElement, { how: refused, type: 'TypeError', message: `classifyBatch: texts[2] must be a string, got ${q.shows}` }, q.name);
+      if (Array.isArray(q.value)) {
+        assert.deepEqual(batch, { how: accepted }, `classifyBatch(${q.name}) is a list of strings`);
+      } else {
+        assert.deepEqual(batch, { how: refused, type: 'TypeError', message: `classifyBatch: texts must be an array (or iterable) of strings, got ${q.shows}` }, q.name);
+      }
+    }
+    assert.deepEqual(demo().errors, []);
+  });
+
+  test(`${mode} mode: a threshold or topK that is not a finite number (positive integer) is refused`, LIMIT, async () => {
+    await demo().page.evaluate(`window.outcome = ${OUTCOME}`);
+    const out = await demo().page.evaluate(async () => {
+      const { outcome } = window;
+      const clf = await window.classifierReady;
+      const cases = {};
+      for (const [name, value] of [['NaN', Number.NaN], ['Infinity', Infinity], ['-Infinity', -Infinity], ["'5'", '5'], ['null', null]]) {
+        cases[`classify threshold ${name}`] = await outcome(() => clf.classify('timer', { threshold: value }));
+        cases[`classifyBatch threshold ${name}`] = await outcome(() => clf.classifyBatch(['timer'], { threshold: value }));
+        cases[`setThreshold ${name}`] = await outcome(() => clf.setThreshold(value));
+      }
+      for (const [name, value] of [['0', 0], ['2.5', 2.5], ["'3'", '3'], ['NaN', Number.NaN]]) {
+        cases[`topK ${name}`] = await outcome(() => clf.classify('timer', { topK: value }));
+      }
+      cases.options = await outcome(() => clf.classify('timer', 3));
+      cases.fine = await outcome(() => clf.classify('timer', { threshold: 1.5, topK: 2 }));
+      cases.restored = await outcome(() => clf.setThreshold(undefined));
+      return cases;
+    });
+    const refusal = (type, message) => ({ how: refused, type, message });
+    for (const [name, shown, type] of [['NaN', 'NaN', 'RangeError'], ['Infinity', 'Infinity', 'RangeError'], ['-Infinity', '-Infinity', 'RangeError'], ["'5'", 'string "5"', 'TypeError'], ['null', 'null', 'TypeError']]) {
+      assert.deepEqual(out[`classify threshold ${name}`], refusal(type, `classify: options.threshold must be a finite number, got ${shown}`), name);
+      assert.deepEqual(out[`classifyBatch threshold ${name}`], refusal(type, `classifyBatch: options.threshold must be a finite number, got ${shown}`), name);
+      assert.deepEqual(out[`setThreshold ${name}`], refusal(type, `setThreshold: threshold must be a finite number, got ${shown}`), name);
+    }
+    for (const [name, shown, type] of [['0', '0', 'RangeError'], ['2.5', '2.5', 'RangeError'], ["'3'", 'string "3"', 'TypeError'], ['NaN', 'NaN', 'RangeError']]) {
+      assert.deepEqual(out[`topK ${name}`], refusal(type, `classify: options.topK must be a positive integer, got ${shown}`), name);
+    }
+    assert.deepEqual(out.options, refusal('TypeError', 'classify: options must be an object, got number 3'));
+    assert.deepEqual(out.fine, { how: accepted });
+    assert.deepEqual(out.restored, { how: mode === 'page' ? 'returned' : 'resolved' });
+  });
+}
+
+test('the worker itself checks what is posted to it, and names the error type', LIMIT, async () => {
+  const replies = await direct.page.evaluate(async () => {
+    const w = new Worker('/web/worker.js', { type: 'module' });
+    const answers = new Map();
+    const call = (id, method, args) => new Promise((resolve) => {
+      answers.set(id, resolve);
+      w.postMessage({ id, method, args });
+    });
+    w.onmessage = ({ data }) => answers.get(data.id)?.(data);
+    const base = new URL('/models/default/', location.href).href;
+    const out = [await call(0, 'load', [base, {}])];
+    out.push(await call(1, 'classify', [null]));
+    out.push(await call(2, 'classifyBatch', [['timer', 7]]));
+    out.push(await call(3, 'classify', ['timer', { threshold: Number.NaN }]));
+    out.push((await call(4, 'classify', ['timer 5 min'])).result.intent);
+    w.terminate();
+    return out;
+  });
+  assert.equal(replies[0].error, undefined, `load: ${JSON.stringify(replies[0])}`);
+  assert.deepEqual(replies[1], { id: 1, error: 'classify: text must be a string, got null', errorType: 'TypeError' });
+  assert.deepEqual(replies[2], { id: 2, error: 'classifyBatch: texts[1] must be a string, got number 7', errorType: 'TypeError' });
+  assert.deepEqual(replies[3], { id: 3, error: 'classify: options.threshold must be a finite number, got NaN', errorType: 'RangeError' });
+  assert.equal(replies[4], 'timer');
 });

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openDemo, ROOT } from './harness.mjs';
+import { launch, openDemo, ROOT, LIMIT } from './harness.mjs';
 
 const GOOD = join(ROOT, 'models/default');
 const BAD = join(ROOT, 'target/bad-bundles');
@@ -63,12 +63,12 @@ async function tryLoad(url) {
   }, url);
 }
 
-test('the native fault table has at least 12 faults', () => {
+test('the native fault table has at least 12 faults', LIMIT, () => {
   assert.ok(FAULTS.length >= 12, `${FAULTS.length} faults`);
 });
 
 for (const fault of FAULTS) {
-  test(`native fault "${fault.name}" is refused in the browser, naming ${fault.file}`, async () => {
+  test(`native fault "${fault.name}" is refused in the browser, naming ${fault.file}`, LIMIT, async () => {
     const outcome = await tryLoad(`target/bundle-faults/${fault.dir}/`);
     assert.equal(outcome.loaded, undefined, 'the broken bundle loaded');
     assert.ok(outcome.isError, 'rejects with an Error');
@@ -79,13 +79,13 @@ for (const fault of FAULTS) {
   });
 }
 
-test('the valid tiny bundle of the fault table loads in the browser', async () => {
+test('the valid tiny bundle of the fault table loads in the browser', LIMIT, async () => {
   // Guards against the faults failing for a reason of their own (e.g. a bad URL).
   assert.deepEqual(await tryLoad('target/bundle-faults/valid/'), { loaded: true });
 });
 
 for (const [name, change, pattern] of CASES) {
-  test(`a bundle with ${name} is refused with a clear Error`, async () => {
+  test(`a bundle with ${name} is refused with a clear Error`, LIMIT, async () => {
     const url = variant(name.replace(/\W+/g, '-'), change);
     const outcome = await demo.page.evaluate(async (u) => {
       const { loadClassifier } = await import('/web/classifier.js');

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { launch, openDemo } from './harness.mjs';
+import { launch, openDemo, LIMIT } from './harness.mjs';
 
 const CALLS = 100_000;
 const LOADS = 100;
@@ -53,7 +53,7 @@ after(async () => {
   await env?.close();
 });
 
-test(`${CALLS} classify() calls leave wasm memory and the JS heap flat`, async () => {
+test(`${CALLS} classify() calls leave wasm memory and the JS heap flat`, LIMIT, async () => {
   // Warm-up: the first calls size the scratch buffers.
   await demo.page.evaluate(async () => {
     const clf = await window.classifierReady;
@@ -74,7 +74,7 @@ test(`${CALLS} classify() calls leave wasm memory and the JS heap flat`, async (
   assert.ok(afterRun.js <= before.js + 4 * 2 ** 20, `JS heap ${before.js} -> ${afterRun.js}`);
 });
 
-test(`loading and disposing a classifier ${LOADS} times does not grow memory`, async () => {
+test(`loading and disposing a classifier ${LOADS} times does not grow memory`, LIMIT, async () => {
   const load = (n) => demo.page.evaluate(async (count) => {
     const { loadClassifier } = await import('/web/classifier.js');
     for (let i = 0; i < count; i++) {

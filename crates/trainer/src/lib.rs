@@ -1,5 +1,6 @@
 //! The trainer's stages, in the order they run: `data` → `table` (compact embeddings) →
-//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` (+ `plots`, `calibration`) → `output` (atomic bundle directories).
+//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` (+ `plots`, `calibration`) → `output` (atomic bundle directories);
+//! `interrupt`: SIGTERM / SIGINT stop a run between steps.
 
 pub mod calibration;
 pub mod checkpoint;
@@ -8,6 +9,7 @@ pub mod cuda;
 pub mod data;
 pub mod distill;
 pub mod evaluate;
+pub mod interrupt;
 pub mod model_card;
 pub mod model_source;
 pub mod network;

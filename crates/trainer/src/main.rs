@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use model::bundle::{MODEL_FILE, TABLE_FILE, TOKENIZER_FILE};
 use model::{BundleFiles, Classifier};
+use trainer::interrupt::{self, Interrupted};
 use trainer::{data, evaluate, table, train};
 
 #[derive(Parser)]
@@ -173,10 +174,19 @@ fn main() -> Result<()> {
         // candle and rayon read this once, at first use.
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     }
-    match &args.command {
+    let result = match &args.command {
         Command::Table(a) => table::run(a),
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => interrupt::install().and_then(|_| train::run(a)),
         Command::Evaluate(a) => evaluate_bundle(a),
         Command::Logits(a) => write_logits(a),
+    };
+    if let Some(stopped) = result
+        .as_ref()
+        .err()
+        .and_then(|e| e.downcast_ref::<Interrupted>())
+    {
+        eprintln!("{stopped}");
+        std::process::exit(stopped.exit_code());
     }
+    result
 }

@@ -1,25 +1,52 @@
 //! Writing output directories so that a reader sees the old one, or the complete new one,
 //! never a half-written one: files go to a temporary sibling, which is renamed into place.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
-pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+fn parent_and_name(dir: &Path) -> (PathBuf, String) {
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
+        _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
     let name = dir
         .file_name()
-        .context("output path has no directory name")?
-        .to_string_lossy()
-        .to_string();
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    (parent, name)
+}
+
+/// The temporary sibling that this process writes `dir`'s files to.
+pub fn staging_dir(dir: &Path) -> PathBuf {
+    let (parent, name) = parent_and_name(dir);
+    parent.join(format!(".{name}.partial-{}", std::process::id()))
+}
+
+pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    let (parent, name) = parent_and_name(dir);
+    if name.is_empty() {
+        bail!("{}: output path has no directory name", dir.display());
+    }
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let staging = staging_dir(dir);
     let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging)
+    let written = fill_and_swap(dir, &parent, &name, &staging, files);
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    written
+}
+
+fn fill_and_swap(
+    dir: &Path,
+    parent: &Path,
+    name: &str,
+    staging: &Path,
+    files: &[(&str, Vec<u8>)],
+) -> Result<()> {
+    std::fs::create_dir_all(staging)
         .with_context(|| format!("cannot create {}", staging.display()))?;
     for (file, bytes) in files {
         let path = staging.join(file);
@@ -32,7 +59,7 @@ pub fn write_dir_atomically(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()>
         std::fs::rename(dir, &previous)
             .with_context(|| format!("cannot move {} aside", dir.display()))?;
     }
-    std::fs::rename(&staging, dir)
+    std::fs::rename(staging, dir)
         .with_context(|| format!("cannot move {} into place", dir.display()))?;
     if had_previous {
         let _ = std::fs::remove_dir_all(&previous);

@@ -576,7 +576,8 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
         bar.set_prefix(epoch.to_string());
         let (mut sum_loss, mut sum_ce, mut sum_energy) = (0.0, 0.0, 0.0);
         let (mut sum_ek, mut sum_eu, mut count_u) = (0.0, 0.0, 0usize);
-        for batch_idx in order.chunks(args.batch_size) {
+        for (step, batch_idx) in order.chunks(args.batch_size).enumerate() {
+            crate::interrupt::check(|| interrupted_at(args, epoch, step, steps))?;
             let b = batch_idx.len();
             // Rows: known sentences, then synthetic noise, then negative sentences.
             let known_emb: Vec<Vec<f32>> = batch_idx
@@ -909,6 +910,27 @@ fn suggestions(dataset: &Dataset) -> serde_json::Value {
     serde_json::json!({ "known": known, "unknown": unknown })
 }
 
+/// Where a signal stopped the loop, and what the checkpoint then holds.
+fn interrupted_at(args: &TrainArgs, epoch: usize, step: usize, steps: usize) -> String {
+    let place = format!(
+        "in epoch {epoch} of {}, before step {} of {steps}",
+        args.epochs,
+        step + 1
+    );
+    match &args.checkpoint {
+        None => place,
+        Some(path) if epoch > 1 => format!(
+            "{place}; {} holds epoch {}: --resume continues from there",
+            path.display(),
+            epoch - 1
+        ),
+        Some(path) => format!(
+            "{place}; no epoch was complete, {} was not written",
+            path.display()
+        ),
+    }
+}
+
 /// Writes the bundle directory atomically, plus its evaluation JSON and plots.
 pub fn write_bundle(out: &Path, trained: &Trained, embeddings: &Embeddings) -> Result<()> {
     let metrics = serde_json::to_vec_pretty(&trained.meta.metrics)?;
@@ -944,7 +966,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         dataset.negatives_val.len(),
         dataset.negatives_test.len()
     );
-    let trained = train(args, &dataset, &embeddings)?;
+    let trained = train(args, &dataset, &embeddings)
+        .and_then(|trained| {
+            crate::interrupt::check(|| "after training, before writing the bundle".into())?;
+            Ok(trained)
+        })
+        .map_err(|e| crate::interrupt::with_output_cleaned(e, &args.out))?;
     write_bundle(&args.out, &trained, &embeddings)?;
     trained
         .val_report
