@@ -281,7 +281,8 @@ async function fetchBundle(source, useCache) {
 // Model card fields derived from the bundle's metadata.
 function card(info) {
   const unix = info.training?.unix_time;
-  const license = /\(([^()]+)\)\s*$/.exec(info.embedding?.source ?? '')?.[1] ?? null;
+  // The source names its license in parentheses, e.g. `... (Apache-2.0), pruned to ...`.
+  const license = /\(([^()]+)\)/.exec(info.embedding?.source ?? '')?.[1] ?? null;
   return {
     trainedAt: typeof unix === 'number' ? new Date(unix * 1000).toISOString() : null,
     license,

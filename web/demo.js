@@ -252,7 +252,9 @@ async function main() {
   });
 
   const slider = $('threshold');
-  slider.min = String(Math.floor(info.modelThreshold - 10));
+  // Wide enough to reach below the typical known query's energy, not just near the threshold.
+  const knownEnergy = info.metrics?.validation?.mean_energy_known;
+  slider.min = String(Math.floor(Math.min(info.modelThreshold, Number.isFinite(knownEnergy) ? knownEnergy : info.modelThreshold) - 10));
   slider.max = String(Math.ceil(info.modelThreshold + 10));
   slider.value = String(info.modelThreshold);
   slider.disabled = false;

@@ -19,7 +19,7 @@ ${TRAINER:-cargo run -p trainer --release --} table \
   --model "$model" \
   --prune 30000 \
   --keep-texts examples/bilingual/data.json examples/bilingual/noise.json \
-  --dims 128 \
+  --dims 128 --quantization int8 \
   --source "intfloat/multilingual-e5-small embeddings.word_embeddings.weight (MIT)" \
   --out "$here/.rebuilt"
 mv "$here/.rebuilt/table.safetensors" "$here/.rebuilt/tokenizer.json" "$here/"

@@ -4,6 +4,9 @@
 //! `embeddings.codebooks` F16 [subspaces, centroids, sub_dim]). A 30k-token vocabulary at
 //! 128 dims is 0.98 MB of codes and 64 KB of codebooks, a quarter of the int8 rows it
 //! replaces. Rows are decoded inside the lookup, so the browser never holds the f32 table.
+//! The int8 rows of earlier releases (`embeddings.q` I8 [vocab, dim], `embeddings.scale` F32
+//! [vocab], format `int8-row-scaled`) are still read: finer rows for tables whose model needs
+//! them (the bilingual table: many CJK characters a byte per 4 dims cannot tell apart).
 
 use std::collections::HashMap;
 
@@ -17,8 +20,10 @@ pub const CODES: &str = "embeddings.codes";
 pub const CODEBOOKS: &str = "embeddings.codebooks";
 /// Value of the table file's `format` metadata key.
 pub const TABLE_FORMAT: &str = "product-quantized";
-/// The format of earlier releases (int8 rows with a scale each), refused with a way out.
-const LEGACY_INT8_FORMAT: &str = "int8-row-scaled";
+/// Value of the `format` key of an int8-row table.
+pub const INT8_FORMAT: &str = "int8-row-scaled";
+pub const INT8_ROWS: &str = "embeddings.q";
+pub const INT8_SCALES: &str = "embeddings.scale";
 
 /// Values per sub-vector: 4 keeps the mean cosine between a PCA row and its decoded row
 /// near 0.95 at one byte per 4 values (8 values per byte measured 0.84).
@@ -42,9 +47,9 @@ pub struct TableMeta {
 }
 
 impl TableMeta {
-    fn to_map(&self) -> HashMap<String, String> {
+    fn to_map(&self, format: &str) -> HashMap<String, String> {
         HashMap::from([
-            ("format".into(), TABLE_FORMAT.into()),
+            ("format".into(), format.into()),
             ("source".into(), self.source.clone()),
             ("dim".into(), self.dim.to_string()),
             ("source_dim".into(), self.source_dim.to_string()),
@@ -68,22 +73,14 @@ impl TableMeta {
             })
         };
         match get("format")?.as_str() {
-            TABLE_FORMAT => {}
-            LEGACY_INT8_FORMAT => {
-                return Err(BundleError::new(
-                    TABLE_FILE,
-                    format!(
-                        "this is an int8 table (`{LEGACY_INT8_FORMAT}`) from an earlier release; \
-                         this reader needs a `{TABLE_FORMAT}` table: rebuild it with \
-                         `trainer table` (assets/*/rebuild.sh) and retrain the model with \
-                         `trainer train`"
-                    ),
-                ))
-            }
+            TABLE_FORMAT | INT8_FORMAT => {}
             other => {
                 return Err(BundleError::new(
                     TABLE_FILE,
-                    format!("metadata `format` is `{other}`, expected `{TABLE_FORMAT}`"),
+                    format!(
+                        "metadata `format` is `{other}`, expected `{TABLE_FORMAT}` or \
+                         `{INT8_FORMAT}`"
+                    ),
                 ))
             }
         }
@@ -97,24 +94,50 @@ impl TableMeta {
     }
 }
 
-/// Product-quantized token embeddings.
+/// Token embeddings, [rows, dim], in one of the two stored forms.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EmbeddingTable {
     pub rows: usize,
     pub dim: usize,
-    /// Values per sub-vector; `dim / sub_dim` sub-spaces.
-    pub sub_dim: usize,
-    /// Centroids in each sub-space's codebook (at most [`MAX_CENTROIDS`]).
-    pub centroids: usize,
-    /// [rows, subspaces]: the centroid of each sub-vector of each row.
-    pub codes: Vec<u8>,
-    /// [subspaces, centroids, sub_dim], already rounded to f16 as stored.
-    pub codebooks: Vec<f32>,
+    pub storage: Storage,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Storage {
+    ProductQuantized {
+        /// Values per sub-vector; `dim / sub_dim` sub-spaces.
+        sub_dim: usize,
+        /// Centroids in each sub-space's codebook (at most [`MAX_CENTROIDS`]).
+        centroids: usize,
+        /// [rows, subspaces]: the centroid of each sub-vector of each row.
+        codes: Vec<u8>,
+        /// [subspaces, centroids, sub_dim], already rounded to f16 as stored.
+        codebooks: Vec<f32>,
+    },
+    /// Row r is `quantized[r] * scale[r]` (max |x| of the row maps to 127).
+    Int8Rows { quantized: Vec<i8>, scale: Vec<f32> },
 }
 
 impl EmbeddingTable {
-    pub fn subspaces(&self) -> usize {
-        self.dim / self.sub_dim
+    /// Symmetric int8 with one scale per row: 4x the bytes of [`Self::quantize`], near-exact rows.
+    pub fn quantize_int8(values: &[f32], dim: usize) -> Self {
+        let rows = values.len() / dim;
+        let mut quantized = Vec::with_capacity(rows * dim);
+        let mut scale = Vec::with_capacity(rows);
+        for row in values.chunks_exact(dim) {
+            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let s = if max > 0.0 { max / 127.0 } else { 1.0 };
+            scale.push(s);
+            quantized.extend(
+                row.iter()
+                    .map(|v| (v / s).round().clamp(-127.0, 127.0) as i8),
+            );
+        }
+        Self {
+            rows,
+            dim,
+            storage: Storage::Int8Rows { quantized, scale },
+        }
     }
 
     /// Product quantization of `values` ([rows, dim]): per sub-space, k-means (Lloyd,
@@ -143,10 +166,12 @@ impl EmbeddingTable {
         Self {
             rows,
             dim,
-            sub_dim,
-            centroids,
-            codes,
-            codebooks,
+            storage: Storage::ProductQuantized {
+                sub_dim,
+                centroids,
+                codes,
+                codebooks,
+            },
         }
     }
 
@@ -157,12 +182,28 @@ impl EmbeddingTable {
             out.fill(0.0);
             return;
         }
-        let subspaces = self.subspaces();
-        let codes = &self.codes[id * subspaces..(id + 1) * subspaces];
-        let book_len = self.centroids * self.sub_dim;
-        for (s, (chunk, &code)) in out.chunks_exact_mut(self.sub_dim).zip(codes).enumerate() {
-            let start = s * book_len + code as usize * self.sub_dim;
-            chunk.copy_from_slice(&self.codebooks[start..start + self.sub_dim]);
+        match &self.storage {
+            Storage::ProductQuantized {
+                sub_dim,
+                centroids,
+                codes,
+                codebooks,
+            } => {
+                let subspaces = self.dim / sub_dim;
+                let codes = &codes[id * subspaces..(id + 1) * subspaces];
+                let book_len = centroids * sub_dim;
+                for (s, (chunk, &code)) in out.chunks_exact_mut(*sub_dim).zip(codes).enumerate() {
+                    let start = s * book_len + code as usize * sub_dim;
+                    chunk.copy_from_slice(&codebooks[start..start + sub_dim]);
+                }
+            }
+            Storage::Int8Rows { quantized, scale } => {
+                let s = scale[id];
+                let q = &quantized[id * self.dim..(id + 1) * self.dim];
+                for (o, &v) in out.iter_mut().zip(q) {
+                    *o = v as f32 * s;
+                }
+            }
         }
     }
 
@@ -185,23 +226,72 @@ impl EmbeddingTable {
     }
 
     pub fn serialize(&self, meta: &TableMeta) -> Vec<u8> {
-        serialize_tensors(
-            vec![
-                (
-                    CODES.into(),
-                    Dtype::U8,
-                    vec![self.rows, self.subspaces()],
-                    self.codes.clone(),
-                ),
-                (
-                    CODEBOOKS.into(),
-                    Dtype::F16,
-                    vec![self.subspaces(), self.centroids, self.sub_dim],
-                    crate::bundle::f16_bytes(&self.codebooks),
-                ),
-            ],
-            meta.to_map(),
-        )
+        match &self.storage {
+            Storage::ProductQuantized {
+                sub_dim,
+                centroids,
+                codes,
+                codebooks,
+            } => serialize_tensors(
+                vec![
+                    (
+                        CODES.into(),
+                        Dtype::U8,
+                        vec![self.rows, self.dim / sub_dim],
+                        codes.clone(),
+                    ),
+                    (
+                        CODEBOOKS.into(),
+                        Dtype::F16,
+                        vec![self.dim / sub_dim, *centroids, *sub_dim],
+                        crate::bundle::f16_bytes(codebooks),
+                    ),
+                ],
+                meta.to_map(TABLE_FORMAT),
+            ),
+            Storage::Int8Rows { quantized, scale } => serialize_tensors(
+                vec![
+                    (
+                        INT8_ROWS.into(),
+                        Dtype::I8,
+                        vec![self.rows, self.dim],
+                        quantized.iter().map(|&v| v as u8).collect(),
+                    ),
+                    (
+                        INT8_SCALES.into(),
+                        Dtype::F32,
+                        vec![self.rows],
+                        crate::bundle::f32_bytes(scale),
+                    ),
+                ],
+                meta.to_map(INT8_FORMAT),
+            ),
+        }
+    }
+
+    /// Parses an int8-row table's tensors.
+    fn parse_int8(st: &SafeTensors<'_>, meta: &TableMeta) -> Result<Self, BundleError> {
+        let err = |p: String| BundleError::new(TABLE_FILE, p);
+        let q = st
+            .tensor(INT8_ROWS)
+            .map_err(|_| err(format!("tensor `{INT8_ROWS}` is missing")))?;
+        let shape = q.shape().to_vec();
+        if shape.len() != 2 || shape[1] != meta.dim || shape[0] == 0 {
+            return Err(err(format!(
+                "tensor `{INT8_ROWS}` has shape {shape:?}, expected [rows, {}]",
+                meta.dim
+            )));
+        }
+        check_view(&q, TABLE_FILE, INT8_ROWS, Dtype::I8, &shape)?;
+        let scale = crate::bundle::read_f32(st, TABLE_FILE, INT8_SCALES, &[shape[0]])?;
+        Ok(Self {
+            rows: shape[0],
+            dim: meta.dim,
+            storage: Storage::Int8Rows {
+                quantized: q.data().iter().map(|&b| b as i8).collect(),
+                scale,
+            },
+        })
     }
 
     /// Parses and checks `table.safetensors` bytes.
@@ -217,6 +307,15 @@ impl EmbeddingTable {
         )?;
         let st = SafeTensors::deserialize(bytes)
             .map_err(|e| err(format!("not a safetensors file ({e})")))?;
+        if header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get("format"))
+            .map(String::as_str)
+            == Some(INT8_FORMAT)
+        {
+            return Ok((Self::parse_int8(&st, &meta)?, meta));
+        }
         let books = st
             .tensor(CODEBOOKS)
             .map_err(|_| err(format!("tensor `{CODEBOOKS}` is missing")))?;
@@ -268,10 +367,12 @@ impl EmbeddingTable {
             Self {
                 rows: shape[0],
                 dim: meta.dim,
-                sub_dim,
-                centroids,
-                codes,
-                codebooks,
+                storage: Storage::ProductQuantized {
+                    sub_dim,
+                    centroids,
+                    codes,
+                    codebooks,
+                },
             },
             meta,
         ))
@@ -358,7 +459,14 @@ mod tests {
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
             .collect();
         let table = EmbeddingTable::quantize(&values, 8);
-        assert_eq!((table.rows, table.sub_dim, table.centroids), (20, 4, 20));
+        assert!(matches!(
+            table.storage,
+            Storage::ProductQuantized {
+                sub_dim: 4,
+                centroids: 20,
+                ..
+            }
+        ));
         for (a, b) in values.iter().zip(table.dequantize()) {
             assert!((a - b).abs() <= a.abs() / 1024.0 + 1e-6, "{a} vs {b}");
         }
@@ -368,8 +476,14 @@ mod tests {
     fn many_rows_share_centroids_and_stay_close() {
         let values: Vec<f32> = (0..2000 * 8).map(|i| ((i as f32) * 0.731).sin()).collect();
         let table = EmbeddingTable::quantize(&values, 8);
-        assert_eq!(table.centroids, MAX_CENTROIDS);
-        assert_eq!(table.codes.len(), 2000 * 2);
+        let Storage::ProductQuantized {
+            centroids, codes, ..
+        } = &table.storage
+        else {
+            panic!("product-quantized")
+        };
+        assert_eq!(*centroids, MAX_CENTROIDS);
+        assert_eq!(codes.len(), 2000 * 2);
         let back = table.dequantize();
         let mse: f32 = values
             .iter()
@@ -391,29 +505,37 @@ mod tests {
     }
 
     #[test]
-    fn an_int8_table_of_an_earlier_release_is_refused_with_a_way_out() {
-        let mut map = meta(4).to_map();
-        map.insert("format".into(), LEGACY_INT8_FORMAT.into());
-        let bytes = serialize_tensors(
-            vec![(
-                "embeddings.q".into(),
-                Dtype::I8,
-                vec![1, 4],
-                vec![1, 2, 3, 4],
-            )],
-            map,
-        );
-        let e = EmbeddingTable::parse(&bytes).unwrap_err().to_string();
-        assert!(
-            e.contains("table.safetensors") && e.contains("rebuild"),
-            "{e}"
-        );
+    fn int8_rows_round_trip_within_half_a_step() {
+        let values: Vec<f32> = (0..64 * 8)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let table = EmbeddingTable::quantize_int8(&values, 8);
+        let (back, _) = EmbeddingTable::parse(&table.serialize(&meta(8))).unwrap();
+        assert_eq!(back, table);
+        let Storage::Int8Rows { scale, .. } = &table.storage else {
+            panic!("int8")
+        };
+        for (r, (row, brow)) in values
+            .chunks(8)
+            .zip(back.dequantize().chunks(8))
+            .enumerate()
+        {
+            for (a, b) in row.iter().zip(brow) {
+                assert!(
+                    (a - b).abs() <= scale[r] / 2.0 + 1e-6,
+                    "row {r}: {a} vs {b}"
+                );
+            }
+        }
     }
 
     #[test]
     fn codes_beyond_the_codebook_are_refused() {
         let mut table = EmbeddingTable::quantize(&[0.5, -1.0, 0.25, 0.0, 1.0, 2.0], 3);
-        table.codes[1] = 9;
+        let Storage::ProductQuantized { codes, .. } = &mut table.storage else {
+            panic!("pq")
+        };
+        codes[1] = 9;
         let e = EmbeddingTable::parse(&table.serialize(&meta(3)))
             .unwrap_err()
             .to_string();

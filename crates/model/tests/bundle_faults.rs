@@ -314,17 +314,6 @@ fn twelve_faults_each_name_their_file() {
         &["sha256"],
     ));
 
-    // The table of an earlier release: int8 rows, refused with how to rebuild.
-    let mut b = v();
-    b.table = legacy_int8_table(6, &b.tokenizer);
-    b.model = weights(2).serialize(&meta(&b.table, &b.tokenizer));
-    faults.push(expect_error(
-        "int8 table of an earlier release",
-        b,
-        "table.safetensors",
-        &["earlier release", "rebuild"],
-    ));
-
     faults.push(expect_error(
         "bundle of format version 1",
         with_meta("format_version", Some("1")),
@@ -335,7 +324,10 @@ fn twelve_faults_each_name_their_file() {
     // A code naming a centroid the codebook does not have.
     let mut b = v();
     let mut table = model::EmbeddingTable::parse(&b.table).unwrap();
-    table.0.codes[3] = 200;
+    let model::table::Storage::ProductQuantized { codes, .. } = &mut table.0.storage else {
+        panic!("the fixture's table is product-quantized")
+    };
+    codes[3] = 200;
     b.table = table.0.serialize(&table.1);
     b.model = weights(2).serialize(&meta(&b.table, &b.tokenizer));
     faults.push(expect_error(
@@ -392,35 +384,6 @@ fn twelve_faults_each_name_their_file() {
         serde_json::to_string_pretty(&faults).unwrap(),
     )
     .unwrap();
-}
-
-/// A table in the int8 format of earlier releases (`embeddings.q` + `embeddings.scale`).
-fn legacy_int8_table(rows: usize, tokenizer: &[u8]) -> Vec<u8> {
-    let meta = HashMap::from([
-        ("format".to_string(), "int8-row-scaled".to_string()),
-        ("source".into(), "test".into()),
-        ("dim".into(), "4".into()),
-        ("source_dim".into(), "4".into()),
-        ("explained_variance".into(), "1".into()),
-        ("tokenizer_sha256".into(), bundle::sha256_hex(tokenizer)),
-    ]);
-    bundle::serialize_tensors(
-        vec![
-            (
-                "embeddings.q".into(),
-                Dtype::I8,
-                vec![rows, 4],
-                vec![1; rows * 4],
-            ),
-            (
-                "embeddings.scale".into(),
-                Dtype::F32,
-                vec![rows],
-                bundle::f32_bytes(&vec![0.01; rows]),
-            ),
-        ],
-        meta,
-    )
 }
 
 /// `bytes` (a safetensors file) without tensor `name`, metadata kept.

@@ -17,6 +17,18 @@ const GOLDEN_STEPS: usize = 60;
 /// One sentence's logits and its true label.
 pub type Scored = (Vec<f32>, usize);
 
+/// Whether any sentence's top logit is not its label's.
+fn has_mistakes(scored: &[Scored]) -> bool {
+    scored.iter().any(|(logits, label)| {
+        let top = logits
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i);
+        top != Some(*label)
+    })
+}
+
 /// Mean negative log-likelihood of the true labels under softmax(logits / t).
 pub fn nll(scored: &[Scored], t: f64) -> f64 {
     if scored.is_empty() {
@@ -35,9 +47,11 @@ pub fn nll(scored: &[Scored], t: f64) -> f64 {
 }
 
 /// The temperature minimising [`nll`]: golden-section search on ln T. The NLL is convex in
-/// 1/T, so it has one minimum along ln T too. No sentences: 1.0 (no change).
+/// 1/T, so it has one minimum along ln T too. No sentences, or no mistakes among them: 1.0
+/// (no change): with every validation sentence right the NLL only falls as T shrinks, and
+/// the fit would claim ~100% for every query, which is what calibration is meant to stop.
 pub fn fit_temperature(scored: &[Scored]) -> f32 {
-    if scored.is_empty() {
+    if scored.is_empty() || !has_mistakes(scored) {
         return 1.0;
     }
     let f = |log_t: f64| nll(scored, log_t.exp());
@@ -149,9 +163,13 @@ pub fn calibrate(validation: &[Scored], test: &[Scored], test_is_validation: boo
         bins: ECE_BINS,
         validation: EceFigures::of(validation, temperature),
         test: EceFigures::of(test, temperature),
-        note: test_is_validation.then_some(
-            "the test split is the validation split T was fitted on: `after` is optimistic",
-        ),
+        note: if !has_mistakes(validation) {
+            Some("no validation sentence was misclassified, so there is nothing to calibrate against: T stays 1")
+        } else if test_is_validation {
+            Some("the test split is the validation split T was fitted on: `after` is optimistic")
+        } else {
+            None
+        },
     }
 }
 
@@ -195,10 +213,9 @@ mod tests {
 
     #[test]
     fn temperature_is_finite_and_positive_at_the_edges() {
-        // All right with huge margins: the NLL falls toward T → 0, which the range bounds.
+        // All right with huge margins: the NLL falls toward T → 0; nothing to fit, T stays 1.
         let perfect: Vec<Scored> = (0..50).map(|i| (vec![30.0, 0.0, 0.0], i % 1)).collect();
-        let t = fit_temperature(&perfect);
-        assert!(t.is_finite() && t > 0.0 && t <= 1.0, "T = {t}");
+        assert_eq!(fit_temperature(&perfect), 1.0);
         // Uninformative logits: nothing to sharpen or soften, still a usable T.
         let flat: Vec<Scored> = (0..30).map(|i| (vec![0.0, 0.0], i % 2)).collect();
         let t = fit_temperature(&flat);

@@ -259,7 +259,13 @@ fn body(card: &CardInputs) -> String {
     let cautions: String = card
         .splits
         .iter()
-        .filter_map(|s| s.report.split.note.as_ref().map(|note| format!("\n**{}: optimistic.** {note}\n", s.name)))
+        .filter_map(|s| {
+            s.report
+                .split
+                .note
+                .as_ref()
+                .map(|note| format!("\n**{}: optimistic.** {note}\n", s.name))
+        })
         .collect();
     format!(
         "# {name}\n\n\

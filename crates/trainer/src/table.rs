@@ -66,6 +66,10 @@ pub struct TableArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// How the rows are stored: product-quantized (one byte per 4 dims) or int8 rows (one
+    /// byte per dim, for vocabularies whose rows need to stay near-exact).
+    #[arg(long, value_enum, default_value_t = RowStorage::Pq)]
+    pub quantization: RowStorage,
     /// PCA dimensions kept.
     #[arg(long, default_value_t = 128)]
     pub dims: usize,
@@ -75,6 +79,12 @@ pub struct TableArgs {
     /// Output directory: receives table.safetensors and tokenizer.json (pruned or copied).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowStorage {
+    Pq,
+    Int8,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -419,7 +429,10 @@ pub fn run(args: &TableArgs) -> Result<()> {
     let pca = pca(&matrix, &ids, args.dims)?;
     let projected = pca.project(&matrix, &ids);
     drop(matrix);
-    let table = EmbeddingTable::quantize(&projected, args.dims);
+    let table = match args.quantization {
+        RowStorage::Pq => EmbeddingTable::quantize(&projected, args.dims),
+        RowStorage::Int8 => EmbeddingTable::quantize_int8(&projected, args.dims),
+    };
     let cosine = mean_row_cosine(&projected, &table.dequantize(), args.dims);
     println!(
         "PCA {cols} -> {} dims over {} rows: explained variance {:.4}; \
