@@ -25,9 +25,10 @@ before(async () => {
 after(async () => env?.close());
 
 // Bars for the 3-epoch model of `./build.sh test` (CLINC150's own figures are in
-// bench/results/clinc150.md): most hand-written queries right, half the off-topic ones out.
-const KNOWN_BAR = 0.7;
-const UNKNOWN_BAR = 0.5;
+// bench/results/clinc150.md). Measured on that model: 59 of 60 queries right, 19 of 20
+// off-topic ones rejected; the bars leave room for another machine's float sums, not more.
+const KNOWN_BAR = 0.85;
+const UNKNOWN_BAR = 0.75;
 
 const classifyAll = (texts) => demo.page.evaluate((ts) => Promise.all(ts.map((t) => window.classify(t))), texts);
 

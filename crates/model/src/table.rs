@@ -145,7 +145,11 @@ impl EmbeddingTable {
     /// [`SUB_DIM`] (or smaller than it: then one sub-space spans the row).
     pub fn quantize(values: &[f32], dim: usize) -> Self {
         let rows = values.len() / dim;
-        let sub_dim = if dim % SUB_DIM == 0 { SUB_DIM } else { dim };
+        let sub_dim = if dim.is_multiple_of(SUB_DIM) {
+            SUB_DIM
+        } else {
+            dim
+        };
         let subspaces = dim / sub_dim;
         let centroids = rows.clamp(1, MAX_CENTROIDS);
         let mut codes = vec![0u8; rows * subspaces];

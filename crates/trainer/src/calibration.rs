@@ -214,7 +214,7 @@ mod tests {
     #[test]
     fn temperature_is_finite_and_positive_at_the_edges() {
         // All right with huge margins: the NLL falls toward T → 0; nothing to fit, T stays 1.
-        let perfect: Vec<Scored> = (0..50).map(|i| (vec![30.0, 0.0, 0.0], i % 1)).collect();
+        let perfect: Vec<Scored> = vec![(vec![30.0, 0.0, 0.0], 0); 50];
         assert_eq!(fit_temperature(&perfect), 1.0);
         // Uninformative logits: nothing to sharpen or soften, still a usable T.
         let flat: Vec<Scored> = (0..30).map(|i| (vec![0.0, 0.0], i % 2)).collect();
