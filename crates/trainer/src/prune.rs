@@ -123,16 +123,7 @@ pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> 
     if let Some(unk) = unk_id {
         doc["model"]["unk_id"] = new_id(unk as u64)?.into();
     }
-    if let Some(tokens) = doc["added_tokens"].as_array_mut() {
-        for token in tokens {
-            if let Some(id) = token["id"].as_u64() {
-                token["id"] = new_id(id)?.into();
-            }
-        }
-    }
-    renumber_post_processor(&mut doc["post_processor"], &new_id)?;
-    let tokenizer_json = serde_json::to_vec(&doc)?;
-    check_pruned(&tokenizer, &tokenizer_json, &old_ids)?;
+    let tokenizer_json = finish(doc, &tokenizer, &old_ids, &new_id)?;
     Ok(Pruned {
         tokenizer_json,
         old_ids,
@@ -219,16 +210,7 @@ pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Resu
         }
     }
     doc["model"]["vocab"] = Value::Object(pruned_vocab);
-    if let Some(tokens) = doc["added_tokens"].as_array_mut() {
-        for token in tokens {
-            if let Some(id) = token["id"].as_u64() {
-                token["id"] = new_id(id)?.into();
-            }
-        }
-    }
-    renumber_post_processor(&mut doc["post_processor"], &new_id)?;
-    let tokenizer_json = serde_json::to_vec(&doc)?;
-    check_pruned(&tokenizer, &tokenizer_json, &old_ids)?;
+    let tokenizer_json = finish(doc, &tokenizer, &old_ids, &new_id)?;
     Ok(Pruned {
         tokenizer_json,
         old_ids,
@@ -236,6 +218,27 @@ pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Resu
         from_cjk_chars: 0,
         from_scores,
     })
+}
+
+/// The pruned tokenizer.json: added tokens and post-processor ids renumbered, then checked
+/// against the full tokenizer.
+fn finish(
+    mut doc: Value,
+    full: &Tokenizer,
+    old_ids: &[u32],
+    new_id: &dyn Fn(u64) -> Result<u64>,
+) -> Result<Vec<u8>> {
+    if let Some(tokens) = doc["added_tokens"].as_array_mut() {
+        for token in tokens {
+            if let Some(id) = token["id"].as_u64() {
+                token["id"] = new_id(id)?.into();
+            }
+        }
+    }
+    renumber_post_processor(&mut doc["post_processor"], new_id)?;
+    let tokenizer_json = serde_json::to_vec(&doc)?;
+    check_pruned(full, &tokenizer_json, old_ids)?;
+    Ok(tokenizer_json)
 }
 
 /// Special-token ids inside post-processors (Template, Roberta/Bert, and sequences of them).
