@@ -219,6 +219,12 @@ setup_browser_tests() {
   fi
 }
 
+# FILE.br and FILE.gz beside the wasm and the model's files; web/serve.mjs sends them.
+precompress() {
+  log "precompressing the wasm and $MODEL_DIR (brotli, gzip)"
+  node web/precompress.mjs web/pkg web/pkg-relaxed "$MODEL_DIR"
+}
+
 serve() {
   local page="http://127.0.0.1:$PORT/"
   [ "$MODEL_DIR" = "${ENGLISH[0]}" ] || page+="?model=$MODEL_DIR/"
@@ -267,8 +273,8 @@ run_tests() {
 }
 
 case "${1:-build}" in
-  build) train_default; build_classifier; log "done: ./build.sh serve" ;;
-  serve) train_default; build_classifier; serve ;;
+  build) train_default; build_classifier; precompress; log "done: ./build.sh serve" ;;
+  serve) train_default; build_classifier; precompress; serve ;;
   wasm) build_classifier ;;
   bench) train_default; build_classifier; build_wasm candle-baseline web/pkg-candle; setup_browser_tests
          node bench/browser.mjs ;;
