@@ -48,15 +48,11 @@ fn piece_text(piece: &str) -> &str {
 /// Keeps `target` pieces of the Unigram `tokenizer_json` (see the module docs), always
 /// including every piece that `texts` are split into.
 pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> Result<Pruned> {
-    let mut doc: Value =
-        serde_json::from_slice(tokenizer_json).context("tokenizer.json is not JSON")?;
-    ensure!(
-        doc["model"]["type"] == "Unigram",
-        "vocabulary pruning needs a Unigram tokenizer; this one's model is {}",
-        doc["model"]["type"]
-    );
-    let tokenizer = Tokenizer::from_bytes(tokenizer_json)
-        .map_err(|e| anyhow::anyhow!("tokenizer.json does not load: {e}"))?;
+    let (mut doc, tokenizer) = open(
+        tokenizer_json,
+        "Unigram",
+        "vocabulary pruning needs a Unigram tokenizer",
+    )?;
     let vocab: Vec<(String, f64)> = serde_json::from_value(doc["model"]["vocab"].take())
         .context("tokenizer.json: model.vocab is not a list of [piece, score]")?;
     let unk_id = doc["model"]["unk_id"].as_u64().map(|id| id as usize);
@@ -67,12 +63,7 @@ pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> 
 
     let mut keep: BTreeSet<usize> = added.iter().map(|&id| id as usize).collect();
     keep.extend(unk_id);
-    for text in texts {
-        let encoding = tokenizer
-            .encode(text.as_str(), false)
-            .map_err(|e| anyhow::anyhow!("cannot tokenize {text:?}: {e}"))?;
-        keep.extend(encoding.get_ids().iter().map(|&id| id as usize));
-    }
+    keep_pieces_of(&tokenizer, texts, &mut keep)?;
     let from_texts = keep.len();
     if from_texts > target {
         bail!(
@@ -146,15 +137,11 @@ fn is_latin_text_char(c: char) -> bool {
 /// text splits exactly as before: a WordPiece split only ever uses pieces made of the word's
 /// own characters, and every kept piece keeps its place in the (greedy, longest-first) match.
 pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Result<Pruned> {
-    let mut doc: Value =
-        serde_json::from_slice(tokenizer_json).context("tokenizer.json is not JSON")?;
-    ensure!(
-        doc["model"]["type"] == "WordPiece",
-        "--latin-only needs a WordPiece tokenizer; this one's model is {}",
-        doc["model"]["type"]
-    );
-    let tokenizer = Tokenizer::from_bytes(tokenizer_json)
-        .map_err(|e| anyhow::anyhow!("tokenizer.json does not load: {e}"))?;
+    let (mut doc, tokenizer) = open(
+        tokenizer_json,
+        "WordPiece",
+        "--latin-only needs a WordPiece tokenizer",
+    )?;
     let vocab: std::collections::HashMap<String, u64> =
         serde_json::from_value(doc["model"]["vocab"].take())
             .context("tokenizer.json: model.vocab is not a map of piece to id")?;
@@ -172,12 +159,7 @@ pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Resu
         })
         .unwrap_or_default();
     keep.extend(vocab.get(&unk).map(|&id| id as usize));
-    for text in texts {
-        let encoding = tokenizer
-            .encode(text.as_str(), false)
-            .map_err(|e| anyhow::anyhow!("cannot tokenize {text:?}: {e}"))?;
-        keep.extend(encoding.get_ids().iter().map(|&id| id as usize));
-    }
+    keep_pieces_of(&tokenizer, texts, &mut keep)?;
     let from_texts = keep.len();
     let placeholder = |p: &str| p.starts_with("[unused") && p.ends_with(']');
     keep.extend(
@@ -218,6 +200,35 @@ pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Resu
         from_cjk_chars: 0,
         from_scores,
     })
+}
+
+/// `tokenizer_json` as JSON and as a loaded tokenizer, refused unless its model is `kind`.
+fn open(tokenizer_json: &[u8], kind: &str, need: &str) -> Result<(Value, Tokenizer)> {
+    let doc: Value =
+        serde_json::from_slice(tokenizer_json).context("tokenizer.json is not JSON")?;
+    ensure!(
+        doc["model"]["type"] == kind,
+        "{need}; this one's model is {}",
+        doc["model"]["type"]
+    );
+    let tokenizer = Tokenizer::from_bytes(tokenizer_json)
+        .map_err(|e| anyhow::anyhow!("tokenizer.json does not load: {e}"))?;
+    Ok((doc, tokenizer))
+}
+
+/// Adds to `keep` the id of every piece `texts` are split into.
+fn keep_pieces_of(
+    tokenizer: &Tokenizer,
+    texts: &[String],
+    keep: &mut BTreeSet<usize>,
+) -> Result<()> {
+    for text in texts {
+        let encoding = tokenizer
+            .encode(text.as_str(), false)
+            .map_err(|e| anyhow::anyhow!("cannot tokenize {text:?}: {e}"))?;
+        keep.extend(encoding.get_ids().iter().map(|&id| id as usize));
+    }
+    Ok(())
 }
 
 /// The pruned tokenizer.json: added tokens and post-processor ids renumbered, then checked
