@@ -229,7 +229,6 @@ impl TextCnn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Branch;
 
     /// A direct, unfused Conv1d → ReLU → max-pool → linear, written from the definition.
     fn reference_logits(arch: &Architecture, w: &ModelWeights, x: &[f32], len: usize) -> Vec<f32> {
@@ -281,20 +280,8 @@ mod tests {
         let arch = Architecture {
             embed_dim: 6,
             channels: 8,
-            branches: vec![
-                Branch {
-                    kernel: 3,
-                    padding: 1,
-                },
-                Branch {
-                    kernel: 4,
-                    padding: 1,
-                },
-                Branch {
-                    kernel: 5,
-                    padding: 2,
-                },
-            ],
+            // The default model's branches, so the odd paddings are covered.
+            branches: Architecture::default().branches,
             max_len: 12,
         };
         let labels = 5;

@@ -4,12 +4,34 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use rand::{seq::SliceRandom, SeedableRng};
 use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+
+/// The data flags `train` and `evaluate` share: they must read and split a file alike.
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct DataArgs {
+    /// Intents: a seed-format data.json or a CLINC150 data_full.json.
+    #[arg(long = "data")]
+    #[serde(rename = "data")]
+    pub path: PathBuf,
+    /// Negative sentences (noise.json: ["sentence", ...]).
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
+    /// Share of each intent held out for validation when the data has no validation split.
+    #[arg(long, default_value_t = 0.2)]
+    pub val_fraction: f64,
+}
+
+impl DataArgs {
+    /// The dataset, split with `seed` where the file has no splits of its own.
+    pub fn load(&self, seed: u64) -> Result<Dataset> {
+        load(&self.path, self.noise.as_deref(), self.val_fraction, seed)
+    }
+}
 
 /// A labelled sentence: text and index into [`Dataset::labels`].
 pub type Example = (String, usize);

@@ -50,16 +50,11 @@ struct EvaluateArgs {
     /// Bundle directory (model.safetensors, table.safetensors, tokenizer.json).
     #[arg(long)]
     bundle: PathBuf,
-    /// Seed-format data.json or CLINC150 data_full.json.
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long)]
-    noise: Option<PathBuf>,
-    /// Split seed and share, as given to `train` (seed format only).
+    #[command(flatten)]
+    data: data::DataArgs,
+    /// Split seed, as given to `train` (seed format only).
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    #[arg(long, default_value_t = 0.2)]
-    val_fraction: f64,
     /// Override the bundle's threshold.
     #[arg(long, allow_hyphen_values = true)]
     threshold: Option<f32>,
@@ -113,16 +108,11 @@ fn write_logits(args: &LogitsArgs) -> Result<()> {
 
 fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
     let classifier = load_bundle(&args.bundle)?;
-    let ds = data::load(
-        &args.data,
-        args.noise.as_deref(),
-        args.val_fraction,
-        args.seed,
-    )?;
+    let ds = args.data.load(args.seed)?;
     anyhow::ensure!(
         ds.labels == classifier.labels(),
         "{} has other intents than the bundle",
-        args.data.display()
+        args.data.path.display()
     );
     let threshold = match args.threshold_rule {
         Some(rule) => {
@@ -143,7 +133,7 @@ fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
     report.print(&format!(
         "{} on {}",
         args.bundle.display(),
-        args.data.display()
+        args.data.path.display()
     ));
     if let Some(path) = &args.json {
         trainer::output::write_file_atomically(path, &serde_json::to_vec_pretty(&report)?)?;
@@ -152,6 +142,7 @@ fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
     let split = format!(
         "{} test",
         args.data
+            .path
             .file_name()
             .map(|f| f.to_string_lossy())
             .unwrap_or_default()

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::calibration;
 use crate::checkpoint::{self, Progress};
-use crate::data::Dataset;
+use crate::data::{DataArgs, Dataset};
 use crate::evaluate::{self, ThresholdRule};
 use crate::network::{energy, BnStats, Network, RowInput};
 use crate::optim::AdamW;
@@ -72,12 +72,9 @@ pub enum SyntheticNoise {
 
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct TrainArgs {
-    /// Intents: a seed-format data.json or a CLINC150 data_full.json.
-    #[arg(long)]
-    pub data: PathBuf,
-    /// Negative sentences (noise.json: ["sentence", ...]).
-    #[arg(long)]
-    pub noise: Option<PathBuf>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub data: DataArgs,
     /// Directory with table.safetensors and its tokenizer.json.
     #[arg(long, default_value = "assets/minilm-l6-v2")]
     pub table: PathBuf,
@@ -92,23 +89,23 @@ pub struct TrainArgs {
     pub lr: f64,
     #[arg(long, default_value_t = 0.5)]
     pub dropout: f32,
+    // The shape's defaults are `Architecture::default()`'s, the one home of the default model.
     /// Output channels of each conv branch.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = Architecture::default().channels)]
     pub channels: usize,
     /// Kernel sizes of the conv branches.
-    #[arg(long, value_delimiter = ',', default_value = "3,4,5")]
+    #[arg(long, value_delimiter = ',',
+          default_values_t = Architecture::default().branches.into_iter().map(|b| b.kernel))]
     pub kernels: Vec<usize>,
     /// Zero padding of each branch, in the order of --kernels.
-    #[arg(long, value_delimiter = ',', default_value = "1,1,2")]
+    #[arg(long, value_delimiter = ',',
+          default_values_t = Architecture::default().branches.into_iter().map(|b| b.padding))]
     pub paddings: Vec<usize>,
     /// Most tokens per query, special tokens included.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = Architecture::default().max_len)]
     pub max_len: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Share of each intent held out for validation when the data has no validation split.
-    #[arg(long, default_value_t = 0.2)]
-    pub val_fraction: f64,
     #[arg(long, value_enum, default_value_t = EnergyLoss::Hinge)]
     pub energy_loss: EnergyLoss,
     /// Weight of the energy term next to cross-entropy.
@@ -456,7 +453,70 @@ pub fn candle_logits(
     Ok(out)
 }
 
+/// Trains one model: the stages below, in order. The random stream (shuffles, negatives,
+/// noise, dropout) is drawn in one fixed order, so a seed and flags give one model.
 pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Result<Trained> {
+    let arch = checked_architecture(args, dataset, embeddings)?;
+    let prepared = Prepared::new(args, dataset, embeddings, arch)?;
+    let mut network = Network::new(
+        &prepared.arch,
+        dataset.labels.len(),
+        args.seed,
+        &prepared.device,
+    )?;
+    let mut optimizer = AdamW::new(network.trainable(), args.lr, 0.0)?;
+    let settings = args.run_settings(embeddings)?;
+    let mut progress = start_or_resume(
+        args,
+        dataset,
+        &prepared,
+        &mut network,
+        &mut optimizer,
+        &settings,
+    )?;
+    let mut log = open_metrics_log(&metrics_log_path(args)?, progress.epochs_done)?;
+    for epoch in progress.epochs_done + 1..=args.epochs {
+        let started = Instant::now();
+        let sums = train_epoch(
+            args,
+            dataset,
+            &prepared,
+            &mut network,
+            &mut optimizer,
+            &mut progress,
+            epoch,
+        )?;
+        let (val_accuracy, val_auroc) = validate(&network, &prepared, dataset)?;
+        let entry = EpochLog {
+            epoch,
+            loss: sums.loss / sums.steps as f64,
+            cross_entropy: sums.cross_entropy / sums.steps as f64,
+            energy_loss: sums.energy_loss / sums.steps as f64,
+            mean_energy_known: sums.known_energy / dataset.train.len() as f64,
+            mean_energy_unknown: if sums.unknown_rows > 0 {
+                sums.unknown_energy / sums.unknown_rows as f64
+            } else {
+                f64::NAN
+            },
+            val_accuracy,
+            val_auroc,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        record_epoch(args, &mut log, &entry)?;
+        progress.epochs_done = epoch;
+        if let Some(path) = &args.checkpoint {
+            checkpoint::save(path, &network, &optimizer, &progress, &settings)?;
+        }
+    }
+    export(args, dataset, embeddings, network, &prepared.arch)
+}
+
+/// The network's shape from the flags, refusing flags and data no run can use.
+fn checked_architecture(
+    args: &TrainArgs,
+    dataset: &Dataset,
+    embeddings: &Embeddings,
+) -> Result<Architecture> {
     let mut arch = args.architecture()?;
     arch.embed_dim = embeddings.table.dim;
     arch.validate()
@@ -473,291 +533,415 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     if dataset.train.is_empty() {
         bail!("{}: no training sentences", dataset.source);
     }
-    let dev = device(&args.device)?;
-    let encoder = &embeddings.encoder;
-    let table = &embeddings.table;
-    let d = table.dim;
-    let mut network = Network::new(&arch, dataset.labels.len(), args.seed, &dev)?;
-    let mut optimizer = AdamW::new(network.trainable(), args.lr, 0.0)?;
-    let train_ids = encode_all(encoder, dataset.train.iter().map(|(t, _)| t));
-    let negative_ids = encode_all(encoder, dataset.negatives_train.iter());
-    let val_ids = encode_all(encoder, dataset.val.iter().map(|(t, _)| t));
-    let val_neg_ids = encode_all(encoder, dataset.negatives_val.iter());
-    let (noise_mean, noise_std) = match args.synthetic {
-        SyntheticNoise::Table => table_moments(table),
-        _ => (vec![0.0; d], vec![args.noise_std; d]),
-    };
-    let normal = Normal::new(0f32, 1f32).expect("unit normal");
-    // The inner tokens of every training sentence: drawing from it samples by frequency.
-    let token_pool: Vec<u32> = if args.synthetic == SyntheticNoise::Tokens {
-        train_ids
-            .iter()
-            .flat_map(|ids| inner(ids).iter().copied())
-            .collect()
-    } else {
-        Vec::new()
-    };
+    Ok(arch)
+}
 
-    let log_path = args
-        .metrics_log
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.metrics.jsonl", args.out.display())));
-    if let Some(parent) = log_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+/// What every step reads, computed once a run: the shape, the device, the token ids of
+/// every split and the synthetic-noise source.
+struct Prepared<'a> {
+    arch: Architecture,
+    device: Device,
+    table: &'a EmbeddingTable,
+    train_ids: Vec<Vec<u32>>,
+    negative_ids: Vec<Vec<u32>>,
+    val_ids: Vec<Vec<u32>>,
+    val_negative_ids: Vec<Vec<u32>>,
+    noise: NoiseSource,
+}
+
+/// Where a batch's synthetic unknown rows come from (`--synthetic`).
+struct NoiseSource {
+    kind: SyntheticNoise,
+    /// Per-dimension mean and standard deviation of the Gaussian rows.
+    mean: Vec<f32>,
+    std: Vec<f32>,
+    /// The inner tokens of every training sentence: drawing from it samples by frequency.
+    token_pool: Vec<u32>,
+}
+
+/// One step's rows in the order the loss reads them (known sentences, synthetic noise,
+/// negative sentences), with the known rows' labels.
+struct StepRows {
+    embedded: Vec<Vec<f32>>,
+    lens: Vec<usize>,
+    /// (first row, row count) of the known, noise and negative groups.
+    groups: [(usize, usize); 3],
+    targets: Vec<u32>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(
+        args: &TrainArgs,
+        dataset: &Dataset,
+        embeddings: &'a Embeddings,
+        arch: Architecture,
+    ) -> Result<Self> {
+        let device = device(&args.device)?;
+        let encoder = &embeddings.encoder;
+        let table = &embeddings.table;
+        let train_ids = encode_all(encoder, dataset.train.iter().map(|(t, _)| t));
+        let (mean, std) = match args.synthetic {
+            SyntheticNoise::Table => table_moments(table),
+            _ => (vec![0.0; table.dim], vec![args.noise_std; table.dim]),
+        };
+        let token_pool = if args.synthetic == SyntheticNoise::Tokens {
+            train_ids
+                .iter()
+                .flat_map(|ids| inner(ids).iter().copied())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Self {
+            arch,
+            device,
+            table,
+            negative_ids: encode_all(encoder, dataset.negatives_train.iter()),
+            val_ids: encode_all(encoder, dataset.val.iter().map(|(t, _)| t)),
+            val_negative_ids: encode_all(encoder, dataset.negatives_val.iter()),
+            train_ids,
+            noise: NoiseSource {
+                kind: args.synthetic,
+                mean,
+                std,
+                token_pool,
+            },
+        })
     }
 
-    let settings = args.run_settings(embeddings)?;
-    let progress = if args.resume {
-        let path = args
-            .checkpoint
-            .as_deref()
-            .expect("clap: --resume requires --checkpoint");
-        let p = checkpoint::load(path, &mut network, &mut optimizer, &settings, &dev)?;
-        if p.order.len() != dataset.train.len() || p.negative_order.len() != negative_ids.len() {
-            bail!(
-                "{}: the checkpoint is for {} training and {} negative sentences, the data has {} and {}",
-                path.display(),
-                p.order.len(),
-                p.negative_order.len(),
-                dataset.train.len(),
-                negative_ids.len()
-            );
+    /// The rows of the step over training sentences `batch`: as many negatives as known
+    /// rows (cycling through a reshuffled order) and as many noise rows.
+    fn step_rows(&self, dataset: &Dataset, batch: &[usize], progress: &mut Progress) -> StepRows {
+        let arch = &self.arch;
+        let negatives = next_negatives(batch.len(), progress);
+        let longest = batch
+            .iter()
+            .map(|&i| arch.effective_len(self.train_ids[i].len()))
+            .chain(
+                negatives
+                    .iter()
+                    .map(|&i| arch.effective_len(self.negative_ids[i].len())),
+            )
+            .max()
+            .unwrap_or(1);
+        let (noise_rows, noise_lens) = self.noise_rows(dataset, batch, longest, &mut progress.rng);
+        let mut embedded = Vec::with_capacity(3 * batch.len());
+        let mut lens = Vec::with_capacity(3 * batch.len());
+        for &i in batch {
+            embedded.push(self.table.lookup(&self.train_ids[i]));
+            lens.push(arch.effective_len(self.train_ids[i].len()));
         }
-        if p.epochs_done > args.epochs {
-            bail!(
-                "{}: the checkpoint is at epoch {}, past --epochs {}",
-                path.display(),
-                p.epochs_done,
-                args.epochs
-            );
+        let noise_count = noise_rows.len();
+        embedded.extend(noise_rows);
+        lens.extend(noise_lens);
+        for &i in &negatives {
+            embedded.push(self.table.lookup(&self.negative_ids[i]));
+            lens.push(arch.effective_len(self.negative_ids[i].len()));
         }
-        eprintln!(
-            "resuming after epoch {} from {}",
-            p.epochs_done,
-            path.display()
-        );
-        p
-    } else {
+        let b = batch.len();
+        StepRows {
+            embedded,
+            lens,
+            groups: [(0, b), (b, noise_count), (b + noise_count, negatives.len())],
+            targets: batch.iter().map(|&i| dataset.train[i].1 as u32).collect(),
+        }
+    }
+
+    /// One synthetic unknown row per known row of `batch` (none for `--synthetic none`).
+    fn noise_rows(
+        &self,
+        dataset: &Dataset,
+        batch: &[usize],
+        longest: usize,
+        rng: &mut ChaCha12Rng,
+    ) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let noise = &self.noise;
+        let d = self.table.dim;
+        match noise.kind {
+            SyntheticNoise::None => (Vec::new(), Vec::new()),
+            SyntheticNoise::Gaussian | SyntheticNoise::Table => {
+                let normal = Normal::new(0f32, 1f32).expect("unit normal");
+                (0..batch.len())
+                    .map(|_| {
+                        let row = (0..longest * d)
+                            .map(|k| noise.mean[k % d] + noise.std[k % d] * normal.sample(rng))
+                            .collect();
+                        (row, longest)
+                    })
+                    .unzip()
+            }
+            SyntheticNoise::Tokens | SyntheticNoise::Spliced => {
+                let known: Vec<(&[u32], usize)> = batch
+                    .iter()
+                    .map(|&i| (self.train_ids[i].as_slice(), dataset.train[i].1))
+                    .collect();
+                let ids = if noise.kind == SyntheticNoise::Tokens {
+                    random_token_rows(&known, &noise.token_pool, rng)
+                } else {
+                    spliced_rows(&known, rng)
+                };
+                ids.iter()
+                    .map(|row| (self.table.lookup(row), self.arch.effective_len(row.len())))
+                    .unzip()
+            }
+        }
+    }
+}
+
+/// The next `count` negative sentences of the cycling order (none when there are none).
+fn next_negatives(count: usize, progress: &mut Progress) -> Vec<usize> {
+    if progress.negative_order.is_empty() {
+        return Vec::new();
+    }
+    (0..count)
+        .map(|_| {
+            if progress.next_negative == progress.negative_order.len() {
+                progress.negative_order.shuffle(&mut progress.rng);
+                progress.next_negative = 0;
+            }
+            progress.next_negative += 1;
+            progress.negative_order[progress.next_negative - 1]
+        })
+        .collect()
+}
+
+/// A fresh run's starting point, or the checkpoint's under `--resume`.
+fn start_or_resume(
+    args: &TrainArgs,
+    dataset: &Dataset,
+    prepared: &Prepared,
+    network: &mut Network,
+    optimizer: &mut AdamW,
+    settings: &serde_json::Value,
+) -> Result<Progress> {
+    if !args.resume {
         let mut rng = ChaCha12Rng::seed_from_u64(args.seed);
-        let mut negative_order: Vec<usize> = (0..negative_ids.len()).collect();
+        let mut negative_order: Vec<usize> = (0..prepared.negative_ids.len()).collect();
         negative_order.shuffle(&mut rng);
-        Progress {
+        return Ok(Progress {
             epochs_done: 0,
             rng,
             order: (0..dataset.train.len()).collect(),
             negative_order,
             next_negative: 0,
-        }
-    };
-    let mut log = open_metrics_log(&log_path, progress.epochs_done)?;
-    let Progress {
-        epochs_done,
-        mut rng,
-        mut order,
-        mut negative_order,
-        mut next_negative,
-    } = progress;
+        });
+    }
+    let path = args
+        .checkpoint
+        .as_deref()
+        .expect("clap: --resume requires --checkpoint");
+    let p = checkpoint::load(path, network, optimizer, settings, &prepared.device)?;
+    if p.order.len() != dataset.train.len() || p.negative_order.len() != prepared.negative_ids.len()
+    {
+        bail!(
+            "{}: the checkpoint is for {} training and {} negative sentences, the data has {} and {}",
+            path.display(),
+            p.order.len(),
+            p.negative_order.len(),
+            dataset.train.len(),
+            prepared.negative_ids.len()
+        );
+    }
+    if p.epochs_done > args.epochs {
+        bail!(
+            "{}: the checkpoint is at epoch {}, past --epochs {}",
+            path.display(),
+            p.epochs_done,
+            args.epochs
+        );
+    }
+    eprintln!(
+        "resuming after epoch {} from {}",
+        p.epochs_done,
+        path.display()
+    );
+    Ok(p)
+}
+
+/// `--metrics-log`, or `<out>.metrics.jsonl`, with its directory created.
+fn metrics_log_path(args: &TrainArgs) -> Result<PathBuf> {
+    let path = args
+        .metrics_log
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.metrics.jsonl", args.out.display())));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    Ok(path)
+}
+
+/// Sums of an epoch's step losses, for its log line.
+#[derive(Default)]
+struct EpochSums {
+    steps: usize,
+    loss: f64,
+    cross_entropy: f64,
+    energy_loss: f64,
+    known_energy: f64,
+    unknown_energy: f64,
+    unknown_rows: usize,
+}
+
+/// One pass over the reshuffled training sentences, a step per batch. A signal stops it
+/// between steps (`interrupt`).
+fn train_epoch(
+    args: &TrainArgs,
+    dataset: &Dataset,
+    prepared: &Prepared,
+    network: &mut Network,
+    optimizer: &mut AdamW,
+    progress: &mut Progress,
+    epoch: usize,
+) -> Result<EpochSums> {
+    progress.order.shuffle(&mut progress.rng);
+    let order = progress.order.clone();
     let steps = order.len().div_ceil(args.batch_size);
-    for epoch in epochs_done + 1..=args.epochs {
-        let started = Instant::now();
-        order.shuffle(&mut rng);
-        let bar = if args.quiet {
-            indicatif::ProgressBar::hidden()
-        } else {
-            indicatif::ProgressBar::new(steps as u64)
-        };
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}",
-            )
+    let bar = epoch_bar(args.quiet, epoch, steps);
+    let mut sums = EpochSums {
+        steps,
+        ..EpochSums::default()
+    };
+    for (step, batch) in order.chunks(args.batch_size).enumerate() {
+        crate::interrupt::check(|| interrupted_at(args, epoch, step, steps))?;
+        let rows = prepared.step_rows(dataset, batch, progress);
+        train_step(
+            args, prepared, network, optimizer, rows, progress, epoch, &mut sums,
+        )?;
+        bar.inc(1);
+        bar.set_message(format!("loss {:.4}", sums.loss / bar.position() as f64));
+    }
+    bar.finish_and_clear();
+    Ok(sums)
+}
+
+fn epoch_bar(quiet: bool, epoch: usize, steps: usize) -> indicatif::ProgressBar {
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(steps as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}")
             .expect("valid template")
             .progress_chars("=> "),
-        );
-        bar.set_prefix(epoch.to_string());
-        let (mut sum_loss, mut sum_ce, mut sum_energy) = (0.0, 0.0, 0.0);
-        let (mut sum_ek, mut sum_eu, mut count_u) = (0.0, 0.0, 0usize);
-        for (step, batch_idx) in order.chunks(args.batch_size).enumerate() {
-            crate::interrupt::check(|| interrupted_at(args, epoch, step, steps))?;
-            let b = batch_idx.len();
-            // Rows: known sentences, then synthetic noise, then negative sentences.
-            let known_emb: Vec<Vec<f32>> = batch_idx
-                .iter()
-                .map(|&i| table.lookup(&train_ids[i]))
-                .collect();
-            let mut neg_sel = Vec::new();
-            if !negative_ids.is_empty() {
-                for _ in 0..b {
-                    if next_negative == negative_order.len() {
-                        negative_order.shuffle(&mut rng);
-                        next_negative = 0;
-                    }
-                    neg_sel.push(negative_order[next_negative]);
-                    next_negative += 1;
-                }
-            }
-            let neg_emb: Vec<Vec<f32>> = neg_sel
-                .iter()
-                .map(|&i| table.lookup(&negative_ids[i]))
-                .collect();
-            let longest = batch_idx
-                .iter()
-                .map(|&i| arch.effective_len(train_ids[i].len()))
-                .chain(
-                    neg_sel
-                        .iter()
-                        .map(|&i| arch.effective_len(negative_ids[i].len())),
-                )
-                .max()
-                .unwrap_or(1);
-            let (noise_emb, noise_lens): (Vec<Vec<f32>>, Vec<usize>) = match args.synthetic {
-                SyntheticNoise::None => (Vec::new(), Vec::new()),
-                SyntheticNoise::Gaussian | SyntheticNoise::Table => (0..b)
-                    .map(|_| {
-                        let e = (0..longest * d)
-                            .map(|k| noise_mean[k % d] + noise_std[k % d] * normal.sample(&mut rng))
-                            .collect();
-                        (e, longest)
-                    })
-                    .unzip(),
-                SyntheticNoise::Tokens | SyntheticNoise::Spliced => {
-                    let known: Vec<(&[u32], usize)> = batch_idx
-                        .iter()
-                        .map(|&i| (train_ids[i].as_slice(), dataset.train[i].1))
-                        .collect();
-                    let ids = if args.synthetic == SyntheticNoise::Tokens {
-                        random_token_rows(&known, &token_pool, &mut rng)
-                    } else {
-                        spliced_rows(&known, &mut rng)
-                    };
-                    ids.iter()
-                        .map(|row| (table.lookup(row), arch.effective_len(row.len())))
-                        .unzip()
-                }
-            };
-            let n_noise = noise_emb.len();
-            let mut rows: Vec<RowInput> = Vec::with_capacity(3 * b);
-            for (&i, e) in batch_idx.iter().zip(&known_emb) {
-                rows.push(RowInput {
-                    embedded: e,
-                    len: arch.effective_len(train_ids[i].len()),
-                });
-            }
-            for (e, &len) in noise_emb.iter().zip(&noise_lens) {
-                rows.push(RowInput { embedded: e, len });
-            }
-            for (&i, e) in neg_sel.iter().zip(&neg_emb) {
-                rows.push(RowInput {
-                    embedded: e,
-                    len: arch.effective_len(negative_ids[i].len()),
-                });
-            }
-            let batch = network.batch(&rows)?;
-            let groups = [(0, b), (b, n_noise), (b + n_noise, neg_sel.len())];
-            let logits =
-                network.forward_train(&batch, &groups, args.bn_stats, args.dropout, &mut rng)?;
-            let targets: Vec<u32> = batch_idx
-                .iter()
-                .map(|&i| dataset.train[i].1 as u32)
-                .collect();
-            let targets = Tensor::from_vec(targets, b, &dev)?;
-            let known_logits = logits.narrow(0, 0, b)?;
-            let ce = cross_entropy(&known_logits, &targets, args.label_smoothing)?;
-            let e = energy(&logits)?;
-            let e_known = e.narrow(0, 0, b)?;
-            let e_unknown = [
-                e.narrow(0, b, n_noise)?,
-                e.narrow(0, b + n_noise, neg_sel.len())?,
-            ];
-            let el = energy_loss(
-                args.energy_loss,
-                &e_known,
-                &e_unknown,
-                args.margin_in,
-                args.margin_out,
-            )?;
-            let loss = (&ce + (&el * args.energy_weight)?)?;
-            optimizer.backward_step(&loss)?;
-            let loss_v = loss.to_scalar::<f32>()? as f64;
-            if !loss_v.is_finite() {
-                bail!("training diverged at epoch {epoch}: loss is {loss_v}");
-            }
-            sum_loss += loss_v;
-            sum_ce += ce.to_scalar::<f32>()? as f64;
-            sum_energy += el.to_scalar::<f32>()? as f64;
-            sum_ek += e_known.sum_all()?.to_scalar::<f32>()? as f64;
-            let eu = e.narrow(0, b, e.dim(0)? - b)?;
-            sum_eu += eu.sum_all()?.to_scalar::<f32>()? as f64;
-            count_u += eu.elem_count();
-            bar.inc(1);
-            bar.set_message(format!("loss {:.4}", sum_loss / bar.position() as f64));
-        }
-        bar.finish_and_clear();
-        // Validation with the eval-mode network.
-        let val_logits = candle_logits(&network, table, &val_ids)?;
-        let val_neg_logits = candle_logits(&network, table, &val_neg_ids)?;
-        let known_e: Vec<f32> = val_logits
-            .iter()
-            .map(|l| model::decision::energy(l))
-            .collect();
-        let unknown_e: Vec<f32> = val_neg_logits
-            .iter()
-            .map(|l| model::decision::energy(l))
-            .collect();
-        let correct = val_logits
-            .iter()
-            .zip(&dataset.val)
-            .filter(|(l, (_, y))| {
-                l.iter()
-                    .enumerate()
-                    .max_by(|a, b| a.1.total_cmp(b.1))
-                    .map(|x| x.0)
-                    == Some(*y)
-            })
-            .count();
-        let entry = EpochLog {
-            epoch,
-            loss: sum_loss / steps as f64,
-            cross_entropy: sum_ce / steps as f64,
-            energy_loss: sum_energy / steps as f64,
-            mean_energy_known: sum_ek / dataset.train.len() as f64,
-            mean_energy_unknown: if count_u > 0 {
-                sum_eu / count_u as f64
-            } else {
-                f64::NAN
-            },
-            val_accuracy: correct as f64 / dataset.val.len().max(1) as f64,
-            val_auroc: evaluate::auroc(&known_e, &unknown_e),
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        writeln!(log, "{}", serde_json::to_string(&entry)?)?;
-        if !args.quiet || epoch == args.epochs {
-            eprintln!(
-                "epoch {epoch:>3}  loss {:.4}  ce {:.4}  energy {:.4}  E(known) {:.2}  E(unknown) {:.2}  val acc {:.2}%  val AUROC {:.4}  {:.1}s",
-                entry.loss,
-                entry.cross_entropy,
-                entry.energy_loss,
-                entry.mean_energy_known,
-                entry.mean_energy_unknown,
-                entry.val_accuracy * 100.0,
-                entry.val_auroc,
-                entry.seconds
-            );
-        }
-        if let Some(path) = &args.checkpoint {
-            let progress = Progress {
-                epochs_done: epoch,
-                rng: rng.clone(),
-                order: order.clone(),
-                negative_order: negative_order.clone(),
-                next_negative,
-            };
-            checkpoint::save(path, &network, &optimizer, &progress, &settings)?;
-        }
-    }
+    );
+    bar.set_prefix(epoch.to_string());
+    bar
+}
 
-    // The bundle's own forward pass decides the threshold: what ships is what is measured.
-    let weights = network.folded()?;
-    let mut meta = BundleMeta {
+/// Forward, loss (cross-entropy on the known rows plus the energy loss on all), backward
+/// and update; adds the step's terms to `sums`.
+#[allow(clippy::too_many_arguments)]
+fn train_step(
+    args: &TrainArgs,
+    prepared: &Prepared,
+    network: &mut Network,
+    optimizer: &mut AdamW,
+    rows: StepRows,
+    progress: &mut Progress,
+    epoch: usize,
+    sums: &mut EpochSums,
+) -> Result<()> {
+    let inputs: Vec<RowInput> = rows
+        .embedded
+        .iter()
+        .zip(&rows.lens)
+        .map(|(embedded, &len)| RowInput { embedded, len })
+        .collect();
+    let batch = network.batch(&inputs)?;
+    let logits = network.forward_train(
+        &batch,
+        &rows.groups,
+        args.bn_stats,
+        args.dropout,
+        &mut progress.rng,
+    )?;
+    let [(_, known), (_, noise), (_, negatives)] = rows.groups;
+    let targets = Tensor::from_vec(rows.targets, known, &prepared.device)?;
+    let ce = cross_entropy(&logits.narrow(0, 0, known)?, &targets, args.label_smoothing)?;
+    let e = energy(&logits)?;
+    let e_known = e.narrow(0, 0, known)?;
+    let e_unknown = [
+        e.narrow(0, known, noise)?,
+        e.narrow(0, known + noise, negatives)?,
+    ];
+    let el = energy_loss(
+        args.energy_loss,
+        &e_known,
+        &e_unknown,
+        args.margin_in,
+        args.margin_out,
+    )?;
+    let loss = (&ce + (&el * args.energy_weight)?)?;
+    optimizer.backward_step(&loss)?;
+    let loss_v = loss.to_scalar::<f32>()? as f64;
+    if !loss_v.is_finite() {
+        bail!("training diverged at epoch {epoch}: loss is {loss_v}");
+    }
+    sums.loss += loss_v;
+    sums.cross_entropy += ce.to_scalar::<f32>()? as f64;
+    sums.energy_loss += el.to_scalar::<f32>()? as f64;
+    sums.known_energy += e_known.sum_all()?.to_scalar::<f32>()? as f64;
+    let e_all_unknown = e.narrow(0, known, e.dim(0)? - known)?;
+    sums.unknown_energy += e_all_unknown.sum_all()?.to_scalar::<f32>()? as f64;
+    sums.unknown_rows += e_all_unknown.elem_count();
+    Ok(())
+}
+
+/// Eval-mode closed-set accuracy and AUROC (validation sentences against validation
+/// negatives) after an epoch.
+fn validate(network: &Network, prepared: &Prepared, dataset: &Dataset) -> Result<(f64, f64)> {
+    let known_logits = candle_logits(network, prepared.table, &prepared.val_ids)?;
+    let unknown_logits = candle_logits(network, prepared.table, &prepared.val_negative_ids)?;
+    let energies = |logits: &[Vec<f32>]| -> Vec<f32> {
+        logits.iter().map(|l| model::decision::energy(l)).collect()
+    };
+    let correct = known_logits
+        .iter()
+        .zip(&dataset.val)
+        .filter(|(l, (_, y))| {
+            l.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|x| x.0)
+                == Some(*y)
+        })
+        .count();
+    Ok((
+        correct as f64 / dataset.val.len().max(1) as f64,
+        evaluate::auroc(&energies(&known_logits), &energies(&unknown_logits)),
+    ))
+}
+
+/// Appends the epoch to the metrics log and prints it (only the last one under `--quiet`).
+fn record_epoch(args: &TrainArgs, log: &mut std::fs::File, entry: &EpochLog) -> Result<()> {
+    writeln!(log, "{}", serde_json::to_string(entry)?)?;
+    if !args.quiet || entry.epoch == args.epochs {
+        eprintln!(
+            "epoch {:>3}  loss {:.4}  ce {:.4}  energy {:.4}  E(known) {:.2}  E(unknown) {:.2}  val acc {:.2}%  val AUROC {:.4}  {:.1}s",
+            entry.epoch,
+            entry.loss,
+            entry.cross_entropy,
+            entry.energy_loss,
+            entry.mean_energy_known,
+            entry.mean_energy_unknown,
+            entry.val_accuracy * 100.0,
+            entry.val_auroc,
+            entry.seconds
+        );
+    }
+    Ok(())
+}
+
+/// The bundle's metadata before its threshold, temperature and metrics are known.
+fn bundle_meta(
+    args: &TrainArgs,
+    dataset: &Dataset,
+    embeddings: &Embeddings,
+    arch: &Architecture,
+) -> BundleMeta {
+    BundleMeta {
         format_version: FORMAT_VERSION,
         architecture: arch.clone(),
         labels: dataset.labels.clone(),
@@ -777,42 +961,46 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
                 .unwrap_or(0),
         }),
         metrics: serde_json::Value::Null,
-    };
+    }
+}
+
+/// The trained network as the bundle ships it. The bundle's own forward pass (folded,
+/// quantized weights) chooses the threshold and the temperature and is what the reports,
+/// plots and card measure: what ships is what is measured.
+fn export(
+    args: &TrainArgs,
+    dataset: &Dataset,
+    embeddings: &Embeddings,
+    network: Network,
+    arch: &Architecture,
+) -> Result<Trained> {
+    let weights = network.folded()?;
+    let dtype = args.weights_dtype.safetensors();
+    let mut meta = bundle_meta(args, dataset, embeddings, arch);
     let classifier = Classifier::load(BundleFiles {
-        model: &weights.serialize_as(&meta, args.weights_dtype.safetensors()),
+        model: &weights.serialize_as(&meta, dtype),
         table: &embeddings.table_bytes,
         tokenizer: &embeddings.tokenizer_bytes,
     })
     .map_err(|e| anyhow::anyhow!("the trained bundle does not load: {e}"))?;
-    let (val_known, val_unknown) = evaluate::score(&dataset.val, &dataset.negatives_val, |t| {
-        classifier.logits(t)
-    });
+    let logits = |t: &str| classifier.logits(t);
+    let (val_known, val_unknown) = evaluate::score(&dataset.val, &dataset.negatives_val, logits);
     meta.threshold = match args.threshold {
         Some(t) => t,
         None => evaluate::choose_threshold(args.threshold_rule, &val_known, &val_unknown),
     };
-    let (test_known, test_unknown) = evaluate::score(&dataset.test, &dataset.negatives_test, |t| {
-        classifier.logits(t)
-    });
+    let (test_known, test_unknown) =
+        evaluate::score(&dataset.test, &dataset.negatives_test, logits);
     let from_file = dataset.split_from_training;
-    let val_report = evaluate::report(
-        &dataset.labels,
-        &val_known,
-        &val_unknown,
-        meta.threshold,
-        from_file,
-    );
-    let test_report = evaluate::report(
-        &dataset.labels,
-        &test_known,
-        &test_unknown,
-        meta.threshold,
-        from_file,
-    );
+    let report = |known: &[evaluate::KnownScore], unknown: &[f32]| {
+        evaluate::report(&dataset.labels, known, unknown, meta.threshold, from_file)
+    };
+    let val_report = report(&val_known, &val_unknown);
+    let test_report = report(&test_known, &test_unknown);
     let calibration = calibration::calibrate(
-        &calibration::scored(&dataset.val, |t| classifier.logits(t)),
-        &calibration::scored(&dataset.test, |t| classifier.logits(t)),
-        dataset.split_from_training,
+        &calibration::scored(&dataset.val, logits),
+        &calibration::scored(&dataset.test, logits),
+        from_file,
     );
     meta.temperature = calibration.temperature;
     meta.metrics = serde_json::json!({
@@ -820,7 +1008,6 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
         "test": test_report,
         "calibration": calibration,
     });
-    let model_bytes = weights.serialize_as(&meta, args.weights_dtype.safetensors());
     let plots = if test_known.is_empty() {
         crate::plots::evaluation_plots(&val_known, &val_unknown, meta.threshold, "validation")
     } else {
@@ -836,8 +1023,8 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
     );
     Ok(Trained {
         network,
+        model_bytes: weights.serialize_as(&meta, dtype),
         meta,
-        model_bytes,
         val_report,
         test_report,
         plots,
@@ -949,12 +1136,7 @@ pub fn write_bundle(out: &Path, trained: &Trained, embeddings: &Embeddings) -> R
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let dataset = crate::data::load(
-        &args.data,
-        args.noise.as_deref(),
-        args.val_fraction,
-        args.seed,
-    )?;
+    let dataset = args.data.load(args.seed)?;
     let embeddings = Embeddings::load(&args.table, args.max_len)?;
     eprintln!(
         "{} intents, {} training / {} validation / {} test sentences, {} / {} / {} negatives",
