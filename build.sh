@@ -98,18 +98,25 @@ apt_install() {
   fi
 }
 
-# Sets WASM_CARGO (an array) to a cargo invocation for wasm32 and WASM_LINKER_FLAGS.
+# Sets WASM_CARGO (an array) to a cargo invocation for wasm32, WASM_LINKER_FLAGS and
+# WASM_SIZE_FLAGS.
 setup_wasm_toolchain() {
   if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     WASM_LINKER_FLAGS=''
     WASM_CARGO=(cargo)
+    WASM_SIZE_FLAGS=''
   else
     # No rustup wasm32 target here: Debian's rustc with std built from source.
     apt_install rustc-web cargo-web rust-web-src lld-22
     # Only for this cargo: later native builds must keep the toolchain `cargo test` used,
     # or they rebuild every dependency.
     WASM_LINKER_FLAGS='-C linker=/usr/lib/llvm-22/bin/wasm-ld'
-    WASM_CARGO=(env RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo -Zbuild-std=std,panic_abort)
+    WASM_CARGO=(env RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo -Zbuild-std=std,panic_abort
+                -Zbuild-std-features=optimize_for_size)
+    # A std built here allows the size flags (113 kB less gzip, bench/results/payload.md): no
+    # panic messages or locations (a panic traps either way under panic=abort), and derived
+    # Debug prints type names only (error messages use Display).
+    WASM_SIZE_FLAGS='-Zlocation-detail=none -Zfmt-debug=shallow -Zunstable-options -Cpanic=immediate-abort'
   fi
   if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
@@ -124,7 +131,7 @@ build_wasm() {
   log "building $package for wasm32 ($features) into $out"
   # Each feature set has its own target dir: different flags would rebuild everything.
   local dir="target/wasm${features//[^a-z0-9]/-}"
-  RUSTFLAGS="-C target-feature=$features $WASM_LINKER_FLAGS" \
+  RUSTFLAGS="-C target-feature=$features $WASM_LINKER_FLAGS $WASM_SIZE_FLAGS" \
     "${WASM_CARGO[@]}" build --profile wasm --target wasm32-unknown-unknown \
     -p "$package" --target-dir "$dir"
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \

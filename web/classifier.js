@@ -324,19 +324,21 @@ export class Classifier {
     this.#load = load;
   }
 
+  // The module takes options and returns results as JSON text (crates/web).
   #options(options) {
-    return this.#threshold === undefined ? options : { threshold: this.#threshold, ...options };
+    const merged = this.#threshold === undefined ? options : { threshold: this.#threshold, ...options };
+    return merged === undefined || merged === null ? undefined : JSON.stringify(merged);
   }
 
   /** @param {string} text  @param {{topK?: number, threshold?: number}} [options] */
   classify(text, options) {
     checkText(text, 'classify: text');
-    return this.#live().classify(text, this.#options(checkOptions(options, 'classify')));
+    return JSON.parse(this.#live().classify(text, this.#options(checkOptions(options, 'classify'))));
   }
 
   classifyBatch(texts, options) {
     const list = checkTexts(texts, 'classifyBatch');
-    return this.#live().classifyBatch(list, this.#options(checkOptions(options, 'classifyBatch')));
+    return JSON.parse(this.#live().classifyBatch(list, this.#options(checkOptions(options, 'classifyBatch'))));
   }
 
   /** Sets the energy threshold for later calls; undefined restores the model's own. */
@@ -361,7 +363,7 @@ export class Classifier {
 
   /** Labels, threshold, shape, embedding source and license, training date and metrics, sizes. */
   info() {
-    const info = this.#live().info();
+    const info = JSON.parse(this.#live().info());
     return {
       ...info,
       ...card(info),

@@ -435,7 +435,7 @@ pub fn check_view(
         return Err(BundleError::new(
             file,
             format!(
-                "tensor `{name}` has dtype {:?}, expected {dtype:?}",
+                "tensor `{name}` has dtype {}, expected {dtype}",
                 view.dtype()
             ),
         ));

@@ -16,6 +16,7 @@ pub const CHARS_PER_TOKEN_BOUND: usize = 16;
 pub struct TextEncoder {
     tokenizer: Tokenizer,
     max_len: usize,
+    vocab_size: usize,
 }
 
 impl TextEncoder {
@@ -34,12 +35,23 @@ impl TextEncoder {
                 ..Default::default()
             }))
             .map_err(|e| err(format!("cannot truncate to {max_len} tokens ({e})")))?;
-        Ok(Self { tokenizer, max_len })
+        // Counted once: `Tokenizer::get_vocab_size(true)` copies the whole vocabulary.
+        let vocab_size = tokenizer
+            .get_added_tokens_decoder()
+            .keys()
+            .map(|&id| id as usize + 1)
+            .fold(tokenizer.get_vocab_size(false), usize::max);
+        Ok(Self {
+            tokenizer,
+            max_len,
+            vocab_size,
+        })
     }
 
-    /// Vocabulary size including added tokens: the number of table rows it needs.
+    /// Vocabulary size including added tokens: the number of table rows it needs (one per
+    /// id it can produce).
     pub fn vocab_size(&self) -> usize {
-        self.tokenizer.get_vocab_size(true)
+        self.vocab_size
     }
 
     /// The most characters of a query that are tokenized.

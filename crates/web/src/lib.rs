@@ -11,17 +11,17 @@ pub struct IntentClassifier {
     inner: Classifier,
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&format!("cannot convert result: {e}")))
+// Results and options cross the boundary as JSON text (classifier.js parses and writes it):
+// one string copy each way, and no per-field JavaScript calls or their glue in the module.
+fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
+    serde_json::to_string(value).map_err(|e| JsError::new(&format!("cannot convert result: {e}")))
 }
 
-fn options(value: JsValue) -> Result<ClassifyOptions, JsError> {
-    if value.is_undefined() || value.is_null() {
+fn options(json: Option<String>) -> Result<ClassifyOptions, JsError> {
+    let Some(json) = json else {
         return Ok(ClassifyOptions::default());
-    }
-    serde_wasm_bindgen::from_value(value).map_err(|e| {
+    };
+    serde_json::from_str(&json).map_err(|e| {
         JsError::new(&format!(
             "classify options: {e} (expected {{ topK?: number, threshold?: number, evidence?: boolean }})"
         ))
@@ -63,30 +63,35 @@ impl IntentClassifier {
         Ok(Self { inner })
     }
 
-    /// `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
+    /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
     /// plus `evidence` (which tokens drove the top intent) when `options.evidence`.
-    pub fn classify(&self, text: &str, options: JsValue) -> Result<JsValue, JsError> {
+    /// `options`: JSON of `{ topK?, threshold?, evidence? }`.
+    pub fn classify(&self, text: &str, options: Option<String>) -> Result<String, JsError> {
         let options = self::options(options)?;
         let result = self.inner.classify(text, &options);
         if options.evidence {
-            to_js(&WithEvidence {
+            to_json(&WithEvidence {
                 result: &result,
                 evidence: self.inner.evidence(text),
             })
         } else {
-            to_js(&result)
+            to_json(&result)
         }
     }
 
     /// `classify` for each text, in order.
     #[wasm_bindgen(js_name = classifyBatch)]
-    pub fn classify_batch(&self, texts: Vec<String>, options: JsValue) -> Result<JsValue, JsError> {
+    pub fn classify_batch(
+        &self,
+        texts: Vec<String>,
+        options: Option<String>,
+    ) -> Result<String, JsError> {
         let options = self::options(options)?;
         let results: Vec<_> = texts
             .iter()
             .map(|t| self.inner.classify(t, &options))
             .collect();
-        to_js(&results)
+        to_json(&results)
     }
 
     /// Raw logits, in label order.
@@ -107,9 +112,9 @@ impl IntentClassifier {
     }
 
     /// Labels, threshold, shape, embedding source, training settings and metrics.
-    pub fn info(&self) -> Result<JsValue, JsError> {
+    pub fn info(&self) -> Result<String, JsError> {
         let meta = self.inner.meta();
-        to_js(&Info {
+        to_json(&Info {
             labels: &meta.labels,
             threshold: meta.threshold,
             architecture: &meta.architecture,
