@@ -284,7 +284,7 @@ case "${1:-build}" in
   serve) train_default; build_classifier; precompress; serve ;;
   wasm) build_classifier ;;
   bench) train_default; build_classifier; build_wasm candle-baseline web/pkg-candle; setup_browser_tests
-         node bench/browser.mjs ;;
+         precompress; node bench/browser.mjs ;;
   test) run_tests ;;
   fuzz) bench/fuzz.sh "${2:-600}" ;;
   phase) shift; phase "$@" ;;

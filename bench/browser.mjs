@@ -12,6 +12,10 @@ import { execSync } from 'node:child_process';
 import { launch, ROOT } from '../tests/browser/harness.mjs';
 
 const MODEL = process.env.MODEL ?? 'models/default/';
+// BASELINE_PKG=dir: a wasm-bindgen package of another build (e.g. an earlier commit's
+// web/pkg-relaxed), timed against this build's package of the same kernel in the same page.
+const BASELINE_PKG = process.env.BASELINE_PKG ?? '';
+const BASELINE_LABEL = process.env.BASELINE_LABEL ?? BASELINE_PKG;
 const COLD_LOADS = Number(process.env.COLD_LOADS ?? 10);
 // Chromium's emulation of an ordinary connection: 10 Mbit/s both ways, 40 ms round trip.
 const SLOW_NETWORK = { offline: false, latency: 40, downloadThroughput: 10e6 / 8, uploadThroughput: 10e6 / 8 };
@@ -22,6 +26,7 @@ const SLOW_NETWORK = { offline: false, latency: 40, downloadThroughput: 10e6 / 8
  */
 async function coldLoads(env, query, loads, network) {
   const times = [];
+  const stages = [];
   for (let i = 0; i < loads; i++) {
     const page = await env.browser.newPage();
     const cdp = await env.browser.newCDPSession(page);
@@ -31,10 +36,16 @@ async function coldLoads(env, query, loads, network) {
     if (network) await cdp.send('Network.emulateNetworkConditions', network);
     await page.goto(`${env.baseUrl}index.html${query}`);
     times.push(await page.waitForFunction(() => window.firstResultMs, null, { timeout: 60_000 }).then((h) => h.jsonValue()));
+    stages.push(await page.evaluate(() => window.loadStages));
     await page.close();
   }
+  const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const stage = (key) => median(stages.map((s) => s?.[key] ?? NaN));
   times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], min: times[0], max: times.at(-1) };
+  return {
+    median: median(times), min: times[0], max: times.at(-1),
+    stages: { wasm: stage('wasmMs'), files: stage('filesMs'), setup: stage('setupMs'), load: stage('loadMs') },
+  };
 }
 const KERNEL = process.env.KERNEL ?? ''; // '' = the page's choice, or simd128 / relaxed
 // Cross-origin isolation gives performance.now() microsecond resolution.
@@ -55,7 +66,7 @@ try {
   await page.evaluate(() => window.classify('weather today'));
   const version = await env.browser.browser()?.version?.() ?? 'chromium';
 
-  const results = await page.evaluate(async (model) => {
+  const results = await page.evaluate(async ({ model, baselinePkg, currentPkg }) => {
     const clf = await window.classifierReady;
     // The candle-core baseline (./build.sh bench builds web/pkg-candle); skipped when absent.
     let candle = null;
@@ -103,32 +114,62 @@ try {
         maxDiff: diff,
       };
     }
+    rows.sameRun = baselinePkg ? await sameRun(model, currentPkg, baselinePkg, queryOf(64), time) : null;
     return rows;
-  }, MODEL);
+
+    // classify() p50 at 64 tokens of two builds on one bundle, in alternating blocks so the
+    // machine's drift hits both alike. Raw module calls; JSON results are parsed (classifier.js
+    // does that), object results are taken as they are.
+    async function sameRun(model, currentDir, baselineDir, query, time) {
+      const bytes = async (f) => new Uint8Array(await (await fetch(model + f)).arrayBuffer());
+      const files = [await bytes('model.safetensors'), await bytes('table.safetensors'), await bytes('tokenizer.json')];
+      const open = async (dir) => {
+        const glue = await import(`/${dir}/intent_web.js`);
+        await glue.default();
+        return new glue.IntentClassifier(...files);
+      };
+      const builds = { current: await open(currentDir), baseline: await open(baselineDir) };
+      const p50s = { current: [], baseline: [] };
+      for (let round = 0; round < 10; round++) {
+        for (const [name, c] of Object.entries(builds)) {
+          p50s[name].push(time(() => {
+            const r = c.classify(query, undefined);
+            return typeof r === 'string' ? JSON.parse(r) : r;
+          }, 200).p50);
+        }
+      }
+      const median = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+      return { tokens: builds.current.tokenIds(query).length, current: median(p50s.current), baseline: median(p50s.baseline) };
+    }
+  }, { model: MODEL, baselinePkg: BASELINE_PKG, currentPkg: KERNEL === 'simd128' ? 'web/pkg' : 'web/pkg-relaxed' });
 
   const pkg = results.kernel.includes('relaxed') ? 'web/pkg-relaxed' : 'web/pkg';
   const files = {
     [`wasm (${pkg})`]: `${pkg}/intent_web_bg.wasm`,
     'JS glue': `${pkg}/intent_web.js`,
     'classifier.js': 'web/classifier.js',
+    'sources.js + hub.js': ['web/sources.js', 'web/hub.js'],
     'model.safetensors': `${MODEL}model.safetensors`,
     'table.safetensors': `${MODEL}table.safetensors`,
     'tokenizer.json': `${MODEL}tokenizer.json`,
   };
   const total = { raw: 0, gz: 0, br: 0 };
   const kb = (n) => `${(n / 1000).toFixed(0)} kB`;
-  const sizeRows = Object.entries(files).map(([name, path]) => {
-    const raw = readFileSync(`${ROOT}/${path}`);
-    const size = {
-      raw: raw.length,
-      gz: gzipSync(raw, { level: 9 }).length,
-      br: brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
-    };
+  // Each file is its own response, so each is compressed on its own.
+  const sizeRows = Object.entries(files).map(([name, paths]) => {
+    const size = { raw: 0, gz: 0, br: 0 };
+    for (const path of [paths].flat()) {
+      const raw = readFileSync(`${ROOT}/${path}`);
+      size.raw += raw.length;
+      size.gz += gzipSync(raw, { level: 9 }).length;
+      size.br += brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+    }
     for (const k of Object.keys(total)) total[k] += size[k];
     return `| ${name} | ${kb(size.raw)} | ${kb(size.gz)} | ${kb(size.br)} |`;
   });
   const loadRows = Object.entries(firstResult).map(([how, t]) =>
-    `| ${how} | ${t.median.toFixed(0)} ms | ${t.min.toFixed(0)}–${t.max.toFixed(0)} ms |`);
+    `| ${how} | ${t.median.toFixed(0)} ms | ${t.min.toFixed(0)}–${t.max.toFixed(0)} ms | ` +
+    `${t.stages.wasm.toFixed(0)} / ${t.stages.files.toFixed(0)} / ${t.stages.setup.toFixed(0)} / ${t.stages.load.toFixed(0)} ms |`);
   const ms = (v) => v.toFixed(3);
   const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
   const report = [
@@ -141,13 +182,19 @@ try {
     '',
     '| tokens | classify() p50 | p95 | forward SIMD128 p50 | forward candle conv1d p50 | speed-up | max logit diff |',
     '|---|---|---|---|---|---|---|',
-    ...Object.values(results).filter((r) => typeof r === 'object').map((r) =>
+    ...[results[8], results[64]].map((r) =>
       `| ${r.tokens} | ${ms(r.classify.p50)} ms | ${ms(r.classify.p95)} ms | ${ms(r.forwardSimd.p50)} ms | ${ms(r.forwardCandle.p50)} ms | ${(r.forwardCandle.p50 / r.forwardSimd.p50).toFixed(1)}x | ${r.maxDiff.toExponential(1)} |`),
     '',
+    ...(results.sameRun ? [
+      `Same run, same bundle, classify() p50 at ${results.sameRun.tokens} tokens (median of 10 alternating blocks of 200 calls): ` +
+        `this build ${ms(results.sameRun.current)} ms, ${BASELINE_LABEL} ${ms(results.sameRun.baseline)} ms, ` +
+        `ratio ${(results.sameRun.current / results.sameRun.baseline).toFixed(2)}`,
+      '',
+    ] : []),
     `Navigation to the first answer on screen, ${COLD_LOADS} cold loads (HTTP cache disabled, storage cleared):`,
     '',
-    '| how | median | range |',
-    '|---|---|---|',
+    '| how | median | range | loadClassifier stages, medians: wasm ready / files in hand / set-up / whole load |',
+    '|---|---|---|---|',
     ...loadRows,
     '',
     'Everything the page fetches before it can classify (1 kB = 1000 bytes):',

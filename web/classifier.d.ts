@@ -129,6 +129,12 @@ export interface ModelInfo {
   /** 'simd128', 'simd128+relaxed' or 'scalar'. */
   kernel: string;
   loadMs: number;
+  /**
+   * Where the load's time went, in ms from its start: the wasm module compiled and
+   * instantiated, the bundle files in hand (both run at once), then the module's set-up of
+   * the classifier from the files (hash checks, tokenizer, table, network).
+   */
+  loadStages: { wasmMs: number; filesMs: number; setupMs: number };
   /** Byte size of each bundle file. */
   bytes: { model: number; table: number; tokenizer: number };
   /** Files this load took from the Cache API instead of the network. */

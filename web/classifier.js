@@ -303,12 +303,20 @@ export async function loadClassifier(modelBaseUrl = 'models/default/', options =
   const source = openSource(modelBaseUrl, options);
   if (options.worker) return WorkerClassifier.start(source, options);
   const started = performance.now();
-  const [wasm, bundle] = await Promise.all([initWasm(options.kernel), fetchBundle(source, options.cache ?? true)]);
+  const since = () => performance.now() - started;
+  const stages = {};
+  const [wasm, bundle] = await Promise.all([
+    initWasm(options.kernel).then((w) => ((stages.wasmMs = since()), w)),
+    fetchBundle(source, options.cache ?? true).then((b) => ((stages.filesMs = since()), b)),
+  ]);
   const { model, table, tokenizer } = bundle.files;
+  const setupStarted = performance.now();
   const inner = new wasm.IntentClassifier(model, table, tokenizer);
+  stages.setupMs = performance.now() - setupStarted;
   await bundle.store();
   return new Classifier(inner, {
-    loadMs: performance.now() - started,
+    loadMs: since(),
+    loadStages: stages,
     bytes: { model: model.length, table: table.length, tokenizer: tokenizer.length },
     cached: bundle.cached,
   });
@@ -370,6 +378,7 @@ export class Classifier {
       modelThreshold: info.threshold,
       threshold: this.#threshold ?? info.threshold,
       loadMs: this.#load.loadMs,
+      loadStages: this.#load.loadStages,
       bytes: this.#load.bytes,
       cached: this.#load.cached,
     };

@@ -222,6 +222,7 @@ async function main() {
     throw e;
   }
   const info = await clf.info();
+  window.loadStages = { ...info.loadStages, loadMs: info.loadMs }; // for bench/browser.mjs
   $('status').textContent = `Model ready in ${info.loadMs.toFixed(0)} ms: ${info.labels.length} intents, ${
     info.kernel
   } kernel, ${inWorker ? 'in a module worker' : 'on the page'}.`;

@@ -37,7 +37,7 @@ test('worker mode gives exactly the results of the page mode', LIMIT, async () =
   assert.deepEqual(await run(worker.page, false), await run(direct.page, false));
   assert.deepEqual(await run(worker.page, true), await run(direct.page, true));
   const [wi, di] = await Promise.all([worker, direct].map((d) => d.page.evaluate(async () => (await window.classifierReady).info())));
-  for (const i of [wi, di]) { delete i.loadMs; delete i.cached; }
+  for (const i of [wi, di]) { delete i.loadMs; delete i.loadStages; delete i.cached; }
   assert.deepEqual(wi, di);
   assert.deepEqual(worker.errors, []);
 });

@@ -66,7 +66,8 @@ impl TextEncoder {
             Some((cut, _)) => &text[..cut],
             None => text,
         };
-        match self.tokenizer.encode(text, true) {
+        // `encode_fast`: the same ids, without the offsets only `evidence` needs.
+        match self.tokenizer.encode_fast(text, true) {
             Ok(encoding) => encoding.get_ids().to_vec(),
             Err(_) => Vec::new(),
         }
