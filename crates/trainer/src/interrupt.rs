@@ -1,19 +1,19 @@
 //! Stopping a training run on SIGTERM or SIGINT. [`install`] makes the first signal set a
 //! flag that the training loop polls at each step boundary ([`requested`]); it then ends with
 //! [`Interrupted`], which `main` turns into exit status 128 + signal (130, 143). A second
-//! signal exits at once with the same status. A SIGINT inherited as ignored (a background
+//! signal exits at once, with 128 + its number. A SIGINT inherited as ignored (a background
 //! shell, `nohup`) stays ignored, as Unix programs do.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 /// The first signal received (0: none).
 static RECEIVED: AtomicUsize = AtomicUsize::new(0);
-/// Set by the first signal: from then on a signal exits at once.
-static ARMED: AtomicBool = AtomicBool::new(false);
+/// Signals received so far: the first asks for a stop, any later one exits at once.
+static COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// Handles SIGTERM, and SIGINT unless it was inherited as ignored. Returns whether SIGINT is
 /// handled.
@@ -25,11 +25,18 @@ pub fn install() -> Result<bool> {
         &[SIGTERM]
     };
     for &signal in signals {
-        // The exit goes first: on the first signal ARMED is still false when it runs.
-        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, &ARMED)
-            .and_then(|_| signal_hook::flag::register(signal, &ARMED))
-            .and_then(|_| signal_hook::flag::register_usize(signal, &RECEIVED, signal as usize))
-            .with_context(|| format!("cannot handle {}", signal_name(signal)))?;
+        // SAFETY: the action uses only atomics and `_exit`, which are async-signal-safe.
+        unsafe {
+            signal_hook::low_level::register(signal, move || {
+                // One atomic step decides which signal came first, even when two arrive at
+                // once on different threads (each would otherwise see "none yet").
+                if COUNT.fetch_add(1, Ordering::SeqCst) > 0 {
+                    signal_hook::low_level::exit(128 + signal);
+                }
+                RECEIVED.store(signal as usize, Ordering::SeqCst);
+            })
+        }
+        .with_context(|| format!("cannot handle {}", signal_name(signal)))?;
     }
     Ok(sigint)
 }
