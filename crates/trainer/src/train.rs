@@ -370,17 +370,108 @@ pub fn energy_loss(
     Ok(loss)
 }
 
-#[derive(Serialize)]
-struct EpochLog {
-    epoch: usize,
-    loss: f64,
-    cross_entropy: f64,
-    energy_loss: f64,
-    mean_energy_known: f64,
-    mean_energy_unknown: f64,
-    val_accuracy: f64,
-    val_auroc: f64,
-    seconds: f64,
+/// One epoch's figures: the metrics log's line, and what an observer is shown.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    /// Means over the epoch's steps.
+    pub loss: f64,
+    pub cross_entropy: f64,
+    pub energy_loss: f64,
+    pub mean_energy_known: f64,
+    pub mean_energy_unknown: f64,
+    /// Eval-mode closed-set accuracy and AUROC on the validation split.
+    pub val_accuracy: f64,
+    pub val_auroc: f64,
+    pub seconds: f64,
+}
+
+/// What the training loop reports and asks as it runs, so that the loop touches no file,
+/// terminal or signal itself. The command line's [`Console`] draws the progress bar, appends
+/// the metrics log, saves checkpoints and stops on SIGTERM / SIGINT; a page would post
+/// progress and honour a cancel button instead.
+pub trait Observer {
+    /// Once, before the first epoch that runs (`epochs_done` were complete on resume).
+    fn started(&mut self, _epochs_done: usize) -> Result<()> {
+        Ok(())
+    }
+    /// Before each step: an error (a signal, a cancel) ends the run there.
+    fn before_step(&mut self, _epoch: usize, _step: usize, _steps: usize) -> Result<()> {
+        Ok(())
+    }
+    /// After each step, with the epoch's mean loss so far.
+    fn after_step(&mut self, _mean_loss: f64) {}
+    /// After each epoch and its validation, with the whole state (enough to resume).
+    fn epoch_done(&mut self, _entry: &EpochLog, _state: TrainingState<'_>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything a run's next epoch depends on.
+pub struct TrainingState<'a> {
+    pub network: &'a Network,
+    pub optimizer: &'a AdamW,
+    pub progress: &'a Progress,
+}
+
+/// The command line's observer (see [`Observer`]).
+pub struct Console<'a> {
+    args: &'a TrainArgs,
+    /// The flags a checkpoint is saved under (`TrainArgs::run_settings`).
+    settings: serde_json::Value,
+    log: Option<std::fs::File>,
+    bar: indicatif::ProgressBar,
+}
+
+impl<'a> Console<'a> {
+    pub fn new(args: &'a TrainArgs, settings: serde_json::Value) -> Self {
+        Self {
+            args,
+            settings,
+            log: None,
+            bar: indicatif::ProgressBar::hidden(),
+        }
+    }
+}
+
+impl Observer for Console<'_> {
+    fn started(&mut self, epochs_done: usize) -> Result<()> {
+        self.log = Some(open_metrics_log(
+            &metrics_log_path(self.args)?,
+            epochs_done,
+        )?);
+        Ok(())
+    }
+
+    fn before_step(&mut self, epoch: usize, step: usize, steps: usize) -> Result<()> {
+        if step == 0 {
+            self.bar = epoch_bar(self.args.quiet, epoch, steps);
+        }
+        crate::interrupt::check(|| interrupted_at(self.args, epoch, step, steps))
+    }
+
+    fn after_step(&mut self, mean_loss: f64) {
+        self.bar.inc(1);
+        self.bar.set_message(format!("loss {mean_loss:.4}"));
+    }
+
+    fn epoch_done(&mut self, entry: &EpochLog, state: TrainingState<'_>) -> Result<()> {
+        self.bar.finish_and_clear();
+        if let Some(log) = &mut self.log {
+            writeln!(log, "{}", serde_json::to_string(entry)?)?;
+        }
+        print_epoch(self.args, entry);
+        if let Some(path) = &self.args.checkpoint {
+            checkpoint::save(
+                path,
+                state.network,
+                state.optimizer,
+                state.progress,
+                &self.settings,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// A trained model before it is written: network, metadata, dataset and embeddings.
@@ -453,9 +544,21 @@ pub fn candle_logits(
     Ok(out)
 }
 
-/// Trains one model: the stages below, in order. The random stream (shuffles, negatives,
-/// noise, dropout) is drawn in one fixed order, so a seed and flags give one model.
+/// Trains one model as the command line does ([`Console`]).
 pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Result<Trained> {
+    let mut console = Console::new(args, args.run_settings(embeddings)?);
+    train_observed(args, dataset, embeddings, &mut console)
+}
+
+/// Trains one model: the stages below, in order, reporting to `observer`. The random stream
+/// (shuffles, negatives, noise, dropout) is drawn in one fixed order, so a seed and flags
+/// give one model whatever observes it.
+pub fn train_observed(
+    args: &TrainArgs,
+    dataset: &Dataset,
+    embeddings: &Embeddings,
+    observer: &mut dyn Observer,
+) -> Result<Trained> {
     let arch = checked_architecture(args, dataset, embeddings)?;
     let prepared = Prepared::new(args, dataset, embeddings, arch)?;
     let mut network = Network::new(
@@ -474,7 +577,7 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
         &mut optimizer,
         &settings,
     )?;
-    let mut log = open_metrics_log(&metrics_log_path(args)?, progress.epochs_done)?;
+    observer.started(progress.epochs_done)?;
     for epoch in progress.epochs_done + 1..=args.epochs {
         let started = Instant::now();
         let sums = train_epoch(
@@ -485,6 +588,7 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
             &mut optimizer,
             &mut progress,
             epoch,
+            observer,
         )?;
         let (val_accuracy, val_auroc) = validate(&network, &prepared, dataset)?;
         let entry = EpochLog {
@@ -502,11 +606,13 @@ pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Re
             val_auroc,
             seconds: started.elapsed().as_secs_f64(),
         };
-        record_epoch(args, &mut log, &entry)?;
         progress.epochs_done = epoch;
-        if let Some(path) = &args.checkpoint {
-            checkpoint::save(path, &network, &optimizer, &progress, &settings)?;
-        }
+        let state = TrainingState {
+            network: &network,
+            optimizer: &optimizer,
+            progress: &progress,
+        };
+        observer.epoch_done(&entry, state)?;
     }
     export(args, dataset, embeddings, network, &prepared.arch)
 }
@@ -783,8 +889,9 @@ struct EpochSums {
     unknown_rows: usize,
 }
 
-/// One pass over the reshuffled training sentences, a step per batch. A signal stops it
-/// between steps (`interrupt`).
+/// One pass over the reshuffled training sentences, a step per batch. The observer may stop
+/// it between steps.
+#[allow(clippy::too_many_arguments)]
 fn train_epoch(
     args: &TrainArgs,
     dataset: &Dataset,
@@ -793,25 +900,23 @@ fn train_epoch(
     optimizer: &mut AdamW,
     progress: &mut Progress,
     epoch: usize,
+    observer: &mut dyn Observer,
 ) -> Result<EpochSums> {
     progress.order.shuffle(&mut progress.rng);
     let order = progress.order.clone();
     let steps = order.len().div_ceil(args.batch_size);
-    let bar = epoch_bar(args.quiet, epoch, steps);
     let mut sums = EpochSums {
         steps,
         ..EpochSums::default()
     };
     for (step, batch) in order.chunks(args.batch_size).enumerate() {
-        crate::interrupt::check(|| interrupted_at(args, epoch, step, steps))?;
+        observer.before_step(epoch, step, steps)?;
         let rows = prepared.step_rows(dataset, batch, progress);
         train_step(
             args, prepared, network, optimizer, rows, progress, epoch, &mut sums,
         )?;
-        bar.inc(1);
-        bar.set_message(format!("loss {:.4}", sums.loss / bar.position() as f64));
+        observer.after_step(sums.loss / (step + 1) as f64);
     }
-    bar.finish_and_clear();
     Ok(sums)
 }
 
@@ -914,9 +1019,8 @@ fn validate(network: &Network, prepared: &Prepared, dataset: &Dataset) -> Result
     ))
 }
 
-/// Appends the epoch to the metrics log and prints it (only the last one under `--quiet`).
-fn record_epoch(args: &TrainArgs, log: &mut std::fs::File, entry: &EpochLog) -> Result<()> {
-    writeln!(log, "{}", serde_json::to_string(entry)?)?;
+/// The epoch's line on stderr (only the last epoch's under `--quiet`).
+fn print_epoch(args: &TrainArgs, entry: &EpochLog) {
     if !args.quiet || entry.epoch == args.epochs {
         eprintln!(
             "epoch {:>3}  loss {:.4}  ce {:.4}  energy {:.4}  E(known) {:.2}  E(unknown) {:.2}  val acc {:.2}%  val AUROC {:.4}  {:.1}s",
@@ -931,7 +1035,6 @@ fn record_epoch(args: &TrainArgs, log: &mut std::fs::File, entry: &EpochLog) -> 
             entry.seconds
         );
     }
-    Ok(())
 }
 
 /// The bundle's metadata before its threshold, temperature and metrics are known.

@@ -12,7 +12,7 @@ use trainer::data::Dataset;
 use trainer::network::{energy, Network, RowInput};
 use trainer::train::{
     self, candle_logits, cross_entropy, energy_loss, random_token_rows, spliced_rows, Embeddings,
-    EnergyLoss, TrainArgs,
+    EnergyLoss, EpochLog, Observer, TrainArgs, TrainingState,
 };
 
 fn repo() -> PathBuf {
@@ -194,6 +194,68 @@ fn tiny_training_learns_and_the_bundle_reproduces_the_network() {
     );
     assert_eq!(clf.meta().threshold, trained.meta.threshold);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Records what the training loop reports, and cancels the run before `cancel_at`
+/// (epoch, step) when given.
+#[derive(Default)]
+struct Recorder {
+    epochs: Vec<EpochLog>,
+    steps: usize,
+    cancel_at: Option<(usize, usize)>,
+}
+
+impl Observer for Recorder {
+    fn before_step(&mut self, epoch: usize, step: usize, _steps: usize) -> anyhow::Result<()> {
+        if self.cancel_at == Some((epoch, step)) {
+            anyhow::bail!("cancelled at epoch {epoch}, step {step}");
+        }
+        Ok(())
+    }
+    fn after_step(&mut self, mean_loss: f64) {
+        assert!(mean_loss.is_finite());
+        self.steps += 1;
+    }
+    fn epoch_done(&mut self, entry: &EpochLog, state: TrainingState<'_>) -> anyhow::Result<()> {
+        assert_eq!(state.progress.epochs_done, entry.epoch);
+        self.epochs.push(entry.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn an_observer_sees_every_step_and_epoch_and_can_cancel() {
+    let ds = dataset();
+    let emb = embeddings();
+    let args = args(&["--epochs", "2"]);
+    let mut seen = Recorder::default();
+    let observed = train::train_observed(&args, &ds, &emb, &mut seen).unwrap();
+    let epochs: Vec<usize> = seen.epochs.iter().map(|e| e.epoch).collect();
+    assert_eq!(epochs, [1, 2]);
+    assert_eq!(seen.steps, 2 * ds.train.len().div_ceil(args.batch_size));
+    assert!(seen
+        .epochs
+        .iter()
+        .all(|e| e.loss.is_finite() && (0.0..=1.0).contains(&e.val_accuracy)));
+    // What watches a run does not change the model.
+    let plain = train::train(&args, &ds, &emb).unwrap();
+    let (observed_weights, _) = ModelWeights::parse(&observed.model_bytes).unwrap();
+    let (plain_weights, _) = ModelWeights::parse(&plain.model_bytes).unwrap();
+    assert_eq!(observed_weights, plain_weights);
+    assert_eq!(observed.meta.threshold, plain.meta.threshold);
+
+    let mut cancelling = Recorder {
+        cancel_at: Some((2, 1)),
+        ..Default::default()
+    };
+    let err = train::train_observed(&args, &ds, &emb, &mut cancelling)
+        .err()
+        .expect("the run stops when the observer says so");
+    assert!(
+        err.to_string().contains("cancelled at epoch 2, step 1"),
+        "{err}"
+    );
+    assert_eq!(cancelling.epochs.len(), 1);
 }
 
 #[test]
