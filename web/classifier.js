@@ -335,7 +335,7 @@ export class Classifier {
   // The module takes options and returns results as JSON text (crates/web).
   #options(options) {
     const merged = this.#threshold === undefined ? options : { threshold: this.#threshold, ...options };
-    return merged === undefined || merged === null ? undefined : JSON.stringify(merged);
+    return merged === undefined ? undefined : JSON.stringify(merged);
   }
 
   /** @param {string} text  @param {{topK?: number, threshold?: number}} [options] */

@@ -568,14 +568,13 @@ pub fn train_observed(
         &prepared.device,
     )?;
     let mut optimizer = AdamW::new(network.trainable(), args.lr, 0.0)?;
-    let settings = args.run_settings(embeddings)?;
     let mut progress = start_or_resume(
         args,
         dataset,
+        embeddings,
         &prepared,
         &mut network,
         &mut optimizer,
-        &settings,
     )?;
     observer.started(progress.epochs_done)?;
     for epoch in progress.epochs_done + 1..=args.epochs {
@@ -815,10 +814,10 @@ fn next_negatives(count: usize, progress: &mut Progress) -> Vec<usize> {
 fn start_or_resume(
     args: &TrainArgs,
     dataset: &Dataset,
+    embeddings: &Embeddings,
     prepared: &Prepared,
     network: &mut Network,
     optimizer: &mut AdamW,
-    settings: &serde_json::Value,
 ) -> Result<Progress> {
     if !args.resume {
         let mut rng = ChaCha12Rng::seed_from_u64(args.seed);
@@ -836,7 +835,8 @@ fn start_or_resume(
         .checkpoint
         .as_deref()
         .expect("clap: --resume requires --checkpoint");
-    let p = checkpoint::load(path, network, optimizer, settings, &prepared.device)?;
+    let settings = args.run_settings(embeddings)?;
+    let p = checkpoint::load(path, network, optimizer, &settings, &prepared.device)?;
     if p.order.len() != dataset.train.len() || p.negative_order.len() != prepared.negative_ids.len()
     {
         bail!(
