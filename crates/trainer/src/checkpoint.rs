@@ -16,17 +16,9 @@ use rand_chacha::ChaCha12Rng;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
-use crate::network::Network;
-use crate::optim::AdamW;
-
-/// The loop's own state between epochs.
-pub struct Progress {
-    pub epochs_done: usize,
-    pub rng: ChaCha12Rng,
-    pub order: Vec<usize>,
-    pub negative_order: Vec<usize>,
-    pub next_negative: usize,
-}
+use training::network::Network;
+use training::optim::AdamW;
+pub use training::train::Progress;
 
 #[derive(Serialize, Deserialize)]
 struct SavedProgress {

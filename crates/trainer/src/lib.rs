@@ -1,21 +1,19 @@
-//! The trainer's stages, in the order they run: `data` → `table` (compact embeddings) →
-//! `network` + `optim` + `train` (+ `checkpoint`) → `evaluate` (+ `plots`, `calibration`) → `output` (atomic bundle directories);
-//! `interrupt`: SIGTERM / SIGINT stop a run between steps.
+//! The command line around the training core (`training`): `data` (reading files) →
+//! `table` (compact embeddings; `prune`, `model_source`, `distill`) → `train` (the core's
+//! loop with a progress bar, metrics log, `checkpoint`s and `interrupt` on SIGTERM / SIGINT)
+//! → `output` (atomic bundle directories). The core's modules are re-exported under their
+//! own names.
 
-pub mod calibration;
+pub use training::{calibration, evaluate, model_card, network, optim, plots};
+
 pub mod checkpoint;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod data;
 pub mod distill;
-pub mod evaluate;
 pub mod interrupt;
-pub mod model_card;
 pub mod model_source;
-pub mod network;
-pub mod optim;
 pub mod output;
-pub mod plots;
 pub mod prune;
 pub mod table;
 pub mod train;

@@ -130,11 +130,14 @@ fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
         threshold,
         ds.split_from_training,
     );
-    report.print(&format!(
-        "{} on {}",
-        args.bundle.display(),
-        args.data.path.display()
-    ));
+    print!(
+        "{}",
+        report.render(&format!(
+            "{} on {}",
+            args.bundle.display(),
+            args.data.path.display()
+        ))
+    );
     if let Some(path) = &args.json {
         trainer::output::write_file_atomically(path, &serde_json::to_vec_pretty(&report)?)?;
     }

@@ -144,7 +144,7 @@ fn args(extra: &[&str]) -> TrainArgs {
 }
 
 fn embeddings() -> Embeddings {
-    Embeddings::load(&repo().join("assets/minilm-l6-v2"), 64).expect("repo table loads")
+    train::load_embeddings(&repo().join("assets/minilm-l6-v2"), 64).expect("repo table loads")
 }
 
 #[test]
@@ -229,10 +229,13 @@ fn an_observer_sees_every_step_and_epoch_and_can_cancel() {
     let emb = embeddings();
     let args = args(&["--epochs", "2"]);
     let mut seen = Recorder::default();
-    let observed = train::train_observed(&args, &ds, &emb, &mut seen).unwrap();
+    let observed = train::train_observed(&args.config, &ds, &emb, &Device::Cpu, &mut seen).unwrap();
     let epochs: Vec<usize> = seen.epochs.iter().map(|e| e.epoch).collect();
     assert_eq!(epochs, [1, 2]);
-    assert_eq!(seen.steps, 2 * ds.train.len().div_ceil(args.batch_size));
+    assert_eq!(
+        seen.steps,
+        2 * ds.train.len().div_ceil(args.config.batch_size)
+    );
     assert!(seen
         .epochs
         .iter()
@@ -248,7 +251,7 @@ fn an_observer_sees_every_step_and_epoch_and_can_cancel() {
         cancel_at: Some((2, 1)),
         ..Default::default()
     };
-    let err = train::train_observed(&args, &ds, &emb, &mut cancelling)
+    let err = train::train_observed(&args.config, &ds, &emb, &Device::Cpu, &mut cancelling)
         .err()
         .expect("the run stops when the observer says so");
     assert!(
@@ -406,7 +409,7 @@ fn a_tokenizer_that_does_not_match_the_table_is_refused() {
            "model":{"type":"WordLevel","vocab":{"[UNK]":0,"a":1,"b":2},"unk_token":"[UNK]"}}"#,
     )
     .unwrap();
-    let err = Embeddings::load(&dir, 64)
+    let err = train::load_embeddings(&dir, 64)
         .err()
         .expect("mismatch is an error")
         .to_string();

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Example;
 
@@ -17,7 +17,9 @@ pub struct KnownScore {
 }
 
 /// How the energy threshold is chosen on validation data.
-#[derive(Clone, Copy, Debug, PartialEq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum ThresholdRule {
     /// Accept 95% of known validation sentences.
     Tpr95,
@@ -347,34 +349,44 @@ pub fn score(
 
 impl Report {
     /// The human-readable table.
-    pub fn print(&self, title: &str) {
+    pub fn render(&self, title: &str) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
         let pct = |v: f64| format!("{:>6.2}%", v * 100.0);
-        println!("{title}");
+        let _ = writeln!(out, "{title}");
         if let Some(note) = &self.split.note {
-            println!("  NOTE                     {note}");
+            let _ = writeln!(out, "  NOTE                     {note}");
         }
-        println!(
+        let _ = writeln!(
+            out,
             "  known sentences          {:>7} ({} intents)",
             self.known, self.split.intents
         );
-        println!("  unknown sentences        {:>7}", self.unknown);
-        println!("  energy threshold         {:>7.3}", self.threshold);
-        println!("  in-scope accuracy        {}", pct(self.in_scope_accuracy));
-        println!(
+        let _ = writeln!(out, "  unknown sentences        {:>7}", self.unknown);
+        let _ = writeln!(out, "  energy threshold         {:>7.3}", self.threshold);
+        let _ = writeln!(
+            out,
+            "  in-scope accuracy        {}",
+            pct(self.in_scope_accuracy)
+        );
+        let _ = writeln!(
+            out,
             "  closed-set accuracy      {}",
             pct(self.closed_set_accuracy)
         );
-        println!("  out-of-scope recall      {}", pct(self.oos_recall));
-        println!("  AUROC (energy)           {:>7.4}", self.auroc);
-        println!("  FPR at 95% TPR           {:>7.4}", self.fpr95);
-        println!(
+        let _ = writeln!(out, "  out-of-scope recall      {}", pct(self.oos_recall));
+        let _ = writeln!(out, "  AUROC (energy)           {:>7.4}", self.auroc);
+        let _ = writeln!(out, "  FPR at 95% TPR           {:>7.4}", self.fpr95);
+        let _ = writeln!(
+            out,
             "  known-vs-unknown         acc {} prec {} rec {} F1 {}",
             pct(self.binary.accuracy),
             pct(self.binary.precision),
             pct(self.binary.recall),
             pct(self.binary.f1)
         );
-        println!(
+        let _ = writeln!(
+            out,
             "  mean energy              known {:.3}, unknown {:.3}",
             self.mean_energy_known, self.mean_energy_unknown
         );
@@ -385,13 +397,15 @@ impl Report {
             .take(5)
             .map(|(l, a)| format!("{l} {:.0}%", a * 100.0))
             .collect();
-        println!("  weakest intents          {}", shown.join(", "));
+        let _ = writeln!(out, "  weakest intents          {}", shown.join(", "));
         for c in self.top_confusions.iter().take(5) {
-            println!(
+            let _ = writeln!(
+                out,
                 "  confusion                {} -> {} ({})",
                 c.truth, c.predicted, c.count
             );
         }
+        out
     }
 }
 

@@ -12,7 +12,9 @@ pub const BN_EPS: f64 = 1e-5;
 pub const BN_MOMENTUM: f64 = 0.1;
 
 /// Where BatchNorm takes its batch statistics from during training.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
 pub enum BnStats {
     /// Statistics from the known sentences of the step, applied to every row; running
     /// statistics therefore describe real queries only.

@@ -1,0 +1,14 @@
+//! The training core, the same on the command line (`trainer`) and in a page (`intent-train-web`):
+//! `data` (parsing, splits) → `network` + `optim` + `train` (one model in memory, reporting
+//! to an `Observer`) → `evaluate` + `calibration` (threshold, figures, temperature) →
+//! `plots` + `model_card` (what the bundle says of itself). No file system, threads,
+//! terminal or command line: those are the caller's.
+
+pub mod calibration;
+pub mod data;
+pub mod evaluate;
+pub mod model_card;
+pub mod network;
+pub mod optim;
+pub mod plots;
+pub mod train;
