@@ -124,18 +124,19 @@ setup_wasm_toolchain() {
   fi
 }
 
-# build_wasm PACKAGE OUT_DIR [FEATURES]: one wasm-bindgen package per target-feature set.
+# build_wasm PACKAGE OUT_DIR [FEATURES [PROFILE]]: one wasm-bindgen package per target-feature
+# set.
 build_wasm() {
-  local package="${1:-intent-web}" out="${2:-web/pkg}" features="${3:-+simd128}"
+  local package="${1:-intent-web}" out="${2:-web/pkg}" features="${3:-+simd128}" profile="${4:-wasm}"
   setup_wasm_toolchain
   log "building $package for wasm32 ($features) into $out"
   # Each feature set has its own target dir: different flags would rebuild everything.
   local dir="target/wasm${features//[^a-z0-9]/-}"
   RUSTFLAGS="-C target-feature=$features $WASM_LINKER_FLAGS $WASM_SIZE_FLAGS" \
-    "${WASM_CARGO[@]}" build --profile wasm --target wasm32-unknown-unknown \
+    "${WASM_CARGO[@]}" build --profile "$profile" --target wasm32-unknown-unknown \
     -p "$package" --target-dir "$dir"
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-    --out-dir "$out" "$dir/wasm32-unknown-unknown/wasm/${package//-/_}.wasm"
+    --out-dir "$out" "$dir/wasm32-unknown-unknown/$profile/${package//-/_}.wasm"
 }
 
 
@@ -144,6 +145,16 @@ build_wasm() {
 build_classifier() {
   build_wasm intent-web web/pkg +simd128
   build_wasm intent-web web/pkg-relaxed +simd128,+relaxed-simd
+}
+
+# The training module of train.html (and trainClassifier): only that page fetches it.
+build_trainer_wasm() {
+  build_wasm intent-train-web web/pkg-train +simd128 wasm-train
+}
+
+build_wasm_all() {
+  build_classifier
+  build_trainer_wasm
 }
 
 # train_default [OUT EXAMPLE TABLE [TRAINER FLAGS...]]: the default model (or the one named)
@@ -229,13 +240,13 @@ setup_browser_tests() {
 # FILE.br and FILE.gz beside the wasm and the model's files; web/serve.mjs sends them.
 precompress() {
   log "precompressing the wasm and $MODEL_DIR (brotli, gzip)"
-  node web/precompress.mjs web/pkg web/pkg-relaxed "$MODEL_DIR"
+  node web/precompress.mjs web/pkg web/pkg-relaxed web/pkg-train "$MODEL_DIR"
 }
 
 serve() {
   local page="http://127.0.0.1:$PORT/"
   [ "$MODEL_DIR" = "${ENGLISH[0]}" ] || page+="?model=$MODEL_DIR/"
-  log "serving $page (Ctrl-C stops)"
+  log "serving $page (Ctrl-C stops); train your own at http://127.0.0.1:$PORT/train.html"
   exec node web/serve.mjs --port "$PORT"
 }
 
@@ -245,6 +256,9 @@ native_references() {
     --texts tests/browser/parity-texts.json --out target/parity-native.json
   trainer logits --bundle "${BILINGUAL[0]}" \
     --texts tests/browser/parity-texts-bilingual.json --out target/parity-native-bilingual.json
+  # What tests/browser/train.test.mjs trains in the page with the same data, seed and flags.
+  trainer train --data examples/everyday/data.json --noise examples/everyday/noise.json \
+    --table assets/minilm-l6-v2 --epochs 3 --seed 42 --out target/train-parity --quiet > /dev/null
 }
 
 # bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine).
@@ -263,7 +277,7 @@ run_tests() {
   TRAINER_BIN=target/debug/trainer
   # A short run of each fuzz target so regressions surface; the long runs are ./build.sh fuzz.
   phase "fuzz, ${FUZZ_SECONDS:-30}s a target" 20 bench/fuzz.sh "${FUZZ_SECONDS:-30}" target/fuzz-ci.md
-  phase "wasm builds" 40 build_classifier
+  phase "wasm builds" 40 build_wasm_all
   phase "model training (English)" 20 train_default "${ENGLISH[@]}"
   phase "model training (bilingual)" 20 train_default "${BILINGUAL[@]}"
   # CLINC150 for tests/browser/clinc150.test.mjs: 3 epochs, not the default 50, so CI stays short.
@@ -280,9 +294,9 @@ run_tests() {
 }
 
 case "${1:-build}" in
-  build) train_default; build_classifier; precompress; log "done: ./build.sh serve" ;;
-  serve) train_default; build_classifier; precompress; serve ;;
-  wasm) build_classifier ;;
+  build) train_default; build_wasm_all; precompress; log "done: ./build.sh serve" ;;
+  serve) train_default; build_wasm_all; precompress; serve ;;
+  wasm) build_wasm_all ;;
   bench) train_default; build_classifier; build_wasm candle-baseline web/pkg-candle; setup_browser_tests
          precompress; node bench/browser.mjs ;;
   test) run_tests ;;

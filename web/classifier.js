@@ -121,7 +121,7 @@ export async function wasmMemoryBytes(kernel = detectKernel()) {
 // worker itself (which runs a page Classifier). The errors name the argument and show the value.
 
 /** A short description of a value for error messages: `null`, `number 123`, `array`, `object`. */
-function describeValue(value) {
+export function describeValue(value) {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   switch (typeof value) {
@@ -319,6 +319,24 @@ export async function loadClassifier(modelBaseUrl = 'models/default/', options =
     loadStages: stages,
     bytes: { model: model.length, table: table.length, tokenizer: tokenizer.length },
     cached: bundle.cached,
+  });
+}
+
+/**
+ * A classifier from a bundle's three files already in memory ({ model, table, tokenizer }
+ * as Uint8Array), on the page. `options.kernel` as for loadClassifier; `make(inner, load)`
+ * builds the object (trainClassifier's TrainedClassifier, web/trainer.js).
+ */
+export async function classifierFromFiles(files, options = {}, make = (inner, load) => new Classifier(inner, load)) {
+  const started = performance.now();
+  const wasm = await initWasm(options.kernel);
+  const { model, table, tokenizer } = files;
+  const inner = new wasm.IntentClassifier(model, table, tokenizer);
+  return make(inner, {
+    loadMs: performance.now() - started,
+    loadStages: {},
+    bytes: { model: model.length, table: table.length, tokenizer: tokenizer.length },
+    cached: [],
   });
 }
 

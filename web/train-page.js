@@ -1,0 +1,121 @@
+// The training page (train.html): edit intents and negatives (or start from the bundled
+// example), train in a worker with per-epoch progress and cancel, try queries in the demo's
+// result view, move the threshold, download the bundle. Errors in the data are shown and
+// the page keeps working.
+import { trainClassifier } from './trainer.js';
+import { render, renderCard, renderChips } from './result-view.js';
+
+const $ = (id) => document.getElementById(id);
+const EXAMPLE = new URL('../examples/everyday/', import.meta.url);
+
+let clf;
+let controller;
+
+function status(text, error = false) {
+  $('train-status').textContent = text;
+  $('train-status').className = error ? 'status error' : 'status';
+}
+
+async function loadExample() {
+  const get = async (file) => (await fetch(new URL(file, EXAMPLE))).text();
+  const [intents, negatives] = await Promise.all([get('data.json'), get('noise.json')]);
+  $('intents').value = intents;
+  $('negatives').value = negatives;
+}
+
+function logEpoch(e) {
+  const item = document.createElement('li');
+  item.textContent = `epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(3)}, validation accuracy ${
+    (e.valAccuracy * 100).toFixed(1)}%, AUROC ${e.valAuroc.toFixed(3)}, ${e.seconds.toFixed(1)} s`;
+  $('epochs-log').prepend(item);
+  $('progress').value = e.epoch / e.epochs;
+  window.trainingProgress.push(e); // for the browser tests
+}
+
+async function startTraining() {
+  controller = new AbortController();
+  $('train').disabled = true;
+  $('cancel').disabled = false;
+  $('epochs-log').replaceChildren();
+  $('progress').value = 0;
+  window.trainingProgress = [];
+  status('Training…');
+  const started = performance.now();
+  try {
+    clf?.dispose();
+    clf = undefined;
+    $('try').hidden = true;
+    clf = await trainClassifier(
+      { intents: $('intents').value, negatives: $('negatives').value || '[]' },
+      { epochs: Number($('epochs').value), seed: Number($('seed').value), signal: controller.signal, onProgress: logEpoch },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    window.trainingSeconds = seconds;
+    status(`Trained in ${seconds.toFixed(1)} s.`);
+    showModel();
+  } catch (e) {
+    status(e.name === 'AbortError' ? 'Training cancelled.' : `Could not train: ${e.message}`, e.name !== 'AbortError');
+    window.trainingError = e.message;
+  } finally {
+    $('train').disabled = false;
+    $('cancel').disabled = true;
+  }
+}
+
+function showModel() {
+  const info = clf.info();
+  const calibrated = typeof info.metrics?.calibration?.temperature === 'number';
+  const input = $('query');
+  $('try').hidden = false;
+  renderCard(info);
+  renderChips(info, input);
+  const update = () => {
+    const started = performance.now();
+    const r = clf.classify(input.value, { topK: 5, evidence: true });
+    $('latency').textContent = `${(performance.now() - started).toFixed(1)} ms`;
+    render(r, input.value, { calibrated });
+  };
+  const slider = $('threshold');
+  const knownEnergy = info.metrics?.validation?.mean_energy_known;
+  const low = Number.isFinite(knownEnergy) ? Math.min(knownEnergy, info.modelThreshold) : info.modelThreshold;
+  slider.min = String(Math.floor(low - 10));
+  slider.max = String(Math.ceil(info.modelThreshold + 10));
+  slider.value = String(info.modelThreshold);
+  const showThreshold = () => {
+    $('threshold-value').textContent = `${Number(slider.value).toFixed(1)} (model: ${info.modelThreshold.toFixed(1)})`;
+  };
+  showThreshold();
+  slider.oninput = () => {
+    showThreshold();
+    clf.setThreshold(Number(slider.value));
+    update();
+  };
+  input.oninput = update;
+  input.focus();
+  update();
+}
+
+// One file per bundle file: browsers download each (no archive format is built in).
+function download() {
+  for (const [name, bytes] of Object.entries(clf.bundleFiles())) {
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([bytes]));
+    link.download = name;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  }
+}
+
+window.trainingProgress = [];
+window.trainedClassifier = () => clf; // for the browser tests
+$('example').addEventListener('click', loadExample);
+$('train').addEventListener('click', startTraining);
+$('cancel').addEventListener('click', () => controller?.abort());
+$('download').addEventListener('click', download);
+loadExample().then(
+  () => {
+    $('train').disabled = false;
+    status('Ready: edit the data or train on the example.');
+  },
+  (e) => status(`Could not load the example: ${e.message}`, true),
+);

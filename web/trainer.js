@@ -1,0 +1,175 @@
+// Training in the page: trainClassifier() runs the training core (crates/web-train, its own
+// wasm module, so pages that only classify never fetch it) in a module worker and resolves
+// to a classifier with the API of loadClassifier's, plus the bundle's files for a download.
+//
+//   import { trainClassifier } from './trainer.js';
+//   const clf = await trainClassifier(
+//     { intents: { weather: ['weather today', ...], ... }, negatives: ['tell me a joke', ...] },
+//     { epochs: 30, onProgress: (e) => console.log(e.epoch, e.valAccuracy), signal },
+//   );
+//   clf.classify('will it rain');  clf.bundleFiles();  // { 'model.safetensors': Uint8Array, ... }
+import { BUNDLE_FILES, Classifier, classifierFromFiles, describeValue } from './classifier.js';
+import { fetchBytes } from './sources.js';
+
+/** Where the token table and tokenizer come from when the call names none. */
+export const DEFAULT_TABLE = new URL('../assets/minilm-l6-v2/', import.meta.url);
+
+/** Option names of the training run (TrainConfig in crates/training), camelCase here. */
+const TRAIN_OPTIONS = [
+  'epochs', 'batchSize', 'lr', 'dropout', 'channels', 'kernels', 'paddings', 'maxLen', 'seed',
+  'energyLoss', 'energyWeight', 'marginIn', 'marginOut', 'synthetic', 'noiseStd',
+  'labelSmoothing', 'bnStats', 'thresholdRule', 'weightsDtype', 'threshold', 'valFraction',
+];
+const snakeCase = (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camelCase = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+/** `intents` as JSON text: a string is passed as it is (the core finds duplicate keys in it). */
+function intentsJson(intents) {
+  if (typeof intents === 'string') return intents;
+  if (intents === null || typeof intents !== 'object' || Array.isArray(intents)) {
+    throw new TypeError(`trainClassifier: intents must be an object { intent: [sentences] } or its JSON text, got ${describeValue(intents)}`);
+  }
+  for (const [name, sentences] of Object.entries(intents)) {
+    if (!Array.isArray(sentences)) {
+      throw new TypeError(`trainClassifier: intents[${JSON.stringify(name)}] must be an array of strings, got ${describeValue(sentences)}`);
+    }
+    sentences.forEach((s, i) => {
+      if (typeof s !== 'string') {
+        throw new TypeError(`trainClassifier: intents[${JSON.stringify(name)}][${i}] must be a string, got ${describeValue(s)}`);
+      }
+    });
+  }
+  return JSON.stringify(intents);
+}
+
+/** `negatives` as JSON text (none: an empty list). */
+function negativesJson(negatives) {
+  if (negatives === undefined) return '[]';
+  if (typeof negatives === 'string') return negatives;
+  if (!Array.isArray(negatives)) {
+    throw new TypeError(`trainClassifier: negatives must be an array of strings or its JSON text, got ${describeValue(negatives)}`);
+  }
+  negatives.forEach((s, i) => {
+    if (typeof s !== 'string') throw new TypeError(`trainClassifier: negatives[${i}] must be a string, got ${describeValue(s)}`);
+  });
+  return JSON.stringify(negatives);
+}
+
+/** The run's options as the core reads them (snake_case JSON); unknown names are refused. */
+function configJson(options) {
+  const config = {};
+  for (const [name, value] of Object.entries(options)) {
+    if (['onProgress', 'signal', 'kernel', 'name'].includes(name)) continue;
+    if (!TRAIN_OPTIONS.includes(name)) {
+      throw new TypeError(`trainClassifier: unknown option ${name} (known: ${TRAIN_OPTIONS.join(', ')}, onProgress, signal, kernel, name)`);
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new RangeError(`trainClassifier: options.${name} must be a finite number, got ${value}`);
+    }
+    if (value !== undefined) config[snakeCase(name)] = value;
+  }
+  return JSON.stringify(config);
+}
+
+/** Bytes of `source`: a Uint8Array, an ArrayBuffer, or a URL to fetch. */
+async function bytesOf(source, what) {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (typeof source === 'string' || source instanceof URL) return fetchBytes(new URL(source, globalThis.location?.href), what);
+  throw new TypeError(`trainClassifier: ${what} must be bytes (Uint8Array, ArrayBuffer) or a URL, got ${describeValue(source)}`);
+}
+
+/** A classifier trained in this page: loadClassifier's API, plus the bundle's files. */
+export class TrainedClassifier extends Classifier {
+  #files;
+  #summary;
+
+  constructor(inner, load, { files, summary }) {
+    super(inner, load);
+    this.#files = files;
+    this.#summary = summary;
+  }
+
+  /** The bundle as files by name: model.safetensors, table.safetensors, tokenizer.json, README.md. */
+  bundleFiles() {
+    return { ...this.#files };
+  }
+
+  /** Threshold, temperature, validation figures and each epoch's figures. */
+  trainingSummary() {
+    return structuredClone(this.#summary);
+  }
+}
+
+/**
+ * Trains a classifier in a module worker.
+ * `data`: { intents, negatives?, table?, tokenizer? }. intents is { intent: [sentences] }
+ * (data.json) or its JSON text; negatives is [sentences] (noise.json) or its JSON text;
+ * table and tokenizer are the bytes or URLs of table.safetensors and tokenizer.json
+ * (default: the English table beside this module, ../assets/minilm-l6-v2/).
+ * `options`: the trainer's flags in camelCase (epochs, seed, batchSize, ...; valFraction),
+ * onProgress(epoch) called after each epoch with { epoch, epochs, loss, valAccuracy,
+ * valAuroc, seconds, ... }, signal (an AbortSignal: aborting stops the worker and rejects
+ * with an AbortError), kernel (the classifier's wasm build), name (the model card's).
+ */
+export async function trainClassifier(data, options = {}) {
+  if (data === null || typeof data !== 'object') {
+    throw new TypeError(`trainClassifier: data must be { intents, negatives, table, tokenizer }, got ${describeValue(data)}`);
+  }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`trainClassifier: options must be an object, got ${describeValue(options)}`);
+  }
+  const { signal, onProgress } = options;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new TypeError(`trainClassifier: options.onProgress must be a function, got ${describeValue(onProgress)}`);
+  }
+  signal?.throwIfAborted();
+  const request = {
+    intents: intentsJson(data.intents),
+    negatives: negativesJson(data.negatives),
+    config: configJson(options),
+  };
+  const [table, tokenizer] = await Promise.all([
+    bytesOf(data.table ?? new URL(BUNDLE_FILES.table, DEFAULT_TABLE), 'table'),
+    bytesOf(data.tokenizer ?? new URL(BUNDLE_FILES.tokenizer, DEFAULT_TABLE), 'tokenizer'),
+  ]);
+  signal?.throwIfAborted();
+  const result = await runWorker({ ...request, table, tokenizer, name: options.name ?? 'intent-classifier' }, signal, (entry) => {
+    onProgress?.(Object.fromEntries(Object.entries(entry).map(([k, v]) => [camelCase(k), v])));
+  });
+  const files = {
+    [BUNDLE_FILES.model]: result.model,
+    [BUNDLE_FILES.table]: table,
+    [BUNDLE_FILES.tokenizer]: tokenizer,
+    'README.md': new TextEncoder().encode(result.modelCard),
+  };
+  const make = (inner, load) => new TrainedClassifier(inner, load, { files, summary: result.summary });
+  return classifierFromFiles({ model: result.model, table, tokenizer }, options, make);
+}
+
+/** Runs one training in a fresh worker; resolves to { model, summary, modelCard }. */
+function runWorker(request, signal, onEpoch) {
+  const worker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      worker.terminate();
+      signal?.removeEventListener('abort', aborted);
+    };
+    const aborted = () => {
+      finish();
+      reject(signal.reason ?? new DOMException('training was cancelled', 'AbortError'));
+    };
+    signal?.addEventListener('abort', aborted, { once: true });
+    worker.onerror = (e) => {
+      finish();
+      reject(new Error(`training worker: ${e.message ?? 'failed to start'}`));
+    };
+    worker.onmessage = ({ data }) => {
+      if (data.type === 'epoch') return onEpoch(data.entry);
+      finish();
+      if (data.type === 'error') reject(new (data.errorType === 'TypeError' ? TypeError : Error)(data.error));
+      else resolve(data);
+    };
+    worker.postMessage(request);
+  });
+}
