@@ -108,6 +108,12 @@ function download() {
 
 window.trainingProgress = [];
 window.trainedClassifier = () => clf; // for the browser tests
+// Offline after the first visit (train-sw.js); the page works without it where service
+// workers are unavailable (file: URLs, some private modes).
+window.offlineReady = 'serviceWorker' in navigator
+  ? navigator.serviceWorker.register(new URL('../train-sw.js', import.meta.url)).then(() => navigator.serviceWorker.ready).then(() => true, () => false)
+  : Promise.resolve(false);
+
 $('example').addEventListener('click', loadExample);
 $('train').addEventListener('click', startTraining);
 $('cancel').addEventListener('click', () => controller?.abort());

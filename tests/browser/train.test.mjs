@@ -1,16 +1,16 @@
 // Training in the page (train.html, web/trainer.js, crates/web-train): a short run on the
 // everyday example trains and classifies held-out queries, reports every epoch, can be
-// cancelled, refuses bad data with a clear error while the page keeps working, and gives
-// the command line's model: the same data, seed and flags give the CLI's weights and
-// threshold within float tolerance, and the downloaded bundle loads in the native trainer.
+// cancelled, refuses bad data with a clear error while the page keeps working, works offline
+// after the first visit, and gives the command line's model: the same data, seed and flags
+// give the CLI's weights and threshold within float tolerance, and the downloaded bundle
+// loads in the native trainer.
 //
 // The runs here are short (EPOCHS, not the default 50) so that the suite stays quick on two
 // cores; target/train-parity is the CLI's run of the same flags (./build.sh test writes it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch, LIMIT, ROOT } from './harness.mjs';
 
@@ -162,18 +162,41 @@ test('the page gives the command line\'s model, and its bundle loads in the nati
   assert.ok(worst < LOGIT_TOLERANCE, `max |Δlogit| ${worst}`);
   assert.ok(Math.abs(page_.threshold - cli.threshold) < THRESHOLD_TOLERANCE, `${page_.threshold} vs ${cli.threshold}`);
 
-  // The downloaded files, unchanged, in the native trainer.
-  const dir = mkdtempSync(join(tmpdir(), 'page-bundle-'));
+  // The downloaded files, unchanged, in loadClassifier (served from target/) and in the
+  // native trainer.
+  const dir = join(ROOT, 'target/page-bundle');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
   try {
     for (const [name, bytes] of Object.entries(page_.files)) writeFileSync(join(dir, name), Uint8Array.from(bytes));
     writeFileSync(join(dir, 'texts.json'), JSON.stringify(parityTexts));
     execFileSync(TRAINER, ['logits', '--bundle', dir, '--texts', join(dir, 'texts.json'), '--out', join(dir, 'native.json')], {
       timeout: 60_000,
     });
+    const loaded = await page.evaluate(async (texts) => {
+      const { loadClassifier } = await import('./web/classifier.js');
+      const clf = await loadClassifier('target/page-bundle/', { cache: false });
+      return texts.map((t) => Array.from(clf.logits(t)));
+    }, parityTexts);
+    assert.deepEqual(loaded, page_.logits, 'loadClassifier reads the downloaded bundle as trained');
     const native = JSON.parse(readFileSync(join(dir, 'native.json'), 'utf8'));
     native.forEach((row, i) => row.logits.forEach((v, j) => assert.ok(Math.abs(v - page_.logits[i][j]) < 1e-4, `${parityTexts[i]}[${j}]`)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('after the first visit the page trains offline', LIMIT, async () => {
+  assert.equal(await page.evaluate(() => window.offlineReady), true, 'the service worker is ready');
+  await env.browser.setOffline(true);
+  try {
+    await page.reload();
+    await page.waitForFunction(() => !document.getElementById('train').disabled);
+    const run = await trainInPage({ epochs: 1 });
+    assert.equal(run.error, undefined, run.error);
+    assert.equal(run.progress.length, 1);
+  } finally {
+    await env.browser.setOffline(false);
   }
 });
 

@@ -53,7 +53,7 @@ struct EvaluateArgs {
     #[command(flatten)]
     data: data::DataArgs,
     /// Split seed, as given to `train` (seed format only).
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = train::TrainConfig::default().seed)]
     seed: u64,
     /// Override the bundle's threshold.
     #[arg(long, allow_hyphen_values = true)]
