@@ -276,7 +276,8 @@ run_tests() {
   phase "native build + tests" 45 cargo test --workspace
   TRAINER_BIN=target/debug/trainer
   # A short run of each fuzz target so regressions surface; the long runs are ./build.sh fuzz.
-  phase "fuzz, ${FUZZ_SECONDS:-30}s a target" 20 bench/fuzz.sh "${FUZZ_SECONDS:-30}" target/fuzz-ci.md
+  # The budget covers a cold start: installing cargo-fuzz and building the targets.
+  phase "fuzz, ${FUZZ_SECONDS:-30}s a target" 30 bench/fuzz.sh "${FUZZ_SECONDS:-30}" target/fuzz-ci.md
   phase "wasm builds" 40 build_wasm_all
   phase "model training (English)" 20 train_default "${ENGLISH[@]}"
   phase "model training (bilingual)" 20 train_default "${BILINGUAL[@]}"
