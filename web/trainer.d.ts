@@ -1,0 +1,85 @@
+// Types of web/trainer.js (training in the page; hand-written, like classifier.d.ts).
+import type { Classifier, ModelInfo } from './classifier.js';
+
+/** The data to train on: data.json and noise.json, as values or as their JSON text. */
+export interface TrainingData {
+  /** `{ intent: [sentences] }`: at least 2 intents, at least 2 sentences each. */
+  intents: Record<string, string[]> | string;
+  /** Off-topic sentences (`[sentences]`), pushed toward "unknown". */
+  negatives?: string[] | string;
+  /** table.safetensors: bytes or a URL (default: the English table beside trainer.js). */
+  table?: Uint8Array | ArrayBuffer | string | URL;
+  /** tokenizer.json of that table: bytes or a URL. */
+  tokenizer?: Uint8Array | ArrayBuffer | string | URL;
+}
+
+/** One epoch's figures, as the command line's metrics log has them (camelCase). */
+export interface EpochProgress {
+  epoch: number;
+  /** The run's epoch count. */
+  epochs: number;
+  loss: number;
+  crossEntropy: number;
+  energyLoss: number;
+  meanEnergyKnown: number;
+  meanEnergyUnknown: number;
+  /** Closed-set accuracy and AUROC on the validation split. */
+  valAccuracy: number;
+  valAuroc: number;
+  seconds: number;
+}
+
+/** `trainer train`'s flags in camelCase, with its defaults; plus the call's own options. */
+export interface TrainOptions {
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  dropout?: number;
+  channels?: number;
+  kernels?: number[];
+  paddings?: number[];
+  maxLen?: number;
+  seed?: number;
+  energyLoss?: 'hinge' | 'seed';
+  energyWeight?: number;
+  marginIn?: number;
+  marginOut?: number;
+  synthetic?: 'gaussian' | 'table' | 'tokens' | 'spliced' | 'none';
+  noiseStd?: number;
+  labelSmoothing?: number;
+  bnStats?: 'known' | 'per-pass';
+  thresholdRule?: 'tpr95' | 'best-f1' | 'balanced' | 'recall75';
+  weightsDtype?: 'f32' | 'f16' | 'int8';
+  /** A fixed energy threshold instead of one chosen on validation. */
+  threshold?: number;
+  /** Share of each intent held out for validation (default 0.2). */
+  valFraction?: number;
+  /** Called after each epoch. */
+  onProgress?: (progress: EpochProgress) => void;
+  /** Aborting stops the training worker; the promise rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** The classifier's wasm build. */
+  kernel?: 'relaxed' | 'simd128';
+  /** The model's name in its card (README.md). */
+  name?: string;
+}
+
+/** What the run measured: threshold, temperature, validation figures, every epoch. */
+export interface TrainingSummary {
+  threshold: number;
+  temperature: number;
+  metrics: ModelInfo['metrics'];
+  epochs: Record<string, number>[];
+}
+
+/** A classifier trained in the page: loadClassifier's API, plus the bundle's files. */
+export interface TrainedClassifier extends Classifier {
+  /** model.safetensors, table.safetensors, tokenizer.json and README.md, by name. */
+  bundleFiles(): Record<string, Uint8Array>;
+  trainingSummary(): TrainingSummary;
+}
+
+export declare const DEFAULT_TABLE: URL;
+
+/** Trains a classifier in a module worker; rejects with an Error naming what is wrong. */
+export declare function trainClassifier(data: TrainingData, options?: TrainOptions): Promise<TrainedClassifier>;
