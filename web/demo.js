@@ -3,7 +3,7 @@
 // highlight the tokens that drove the decision, and show the model card.
 //   ?model=DIR  another bundle   ?kernel=simd128|relaxed  a wasm build   ?worker=0  on the page
 import { loadClassifier } from './classifier.js';
-import { render, renderCard, renderChips } from './result-view.js';
+import { isCalibrated, render, renderCard, renderChips, setUpThreshold } from './result-view.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -75,7 +75,7 @@ async function main() {
   $('status').textContent = `Model ready in ${info.loadMs.toFixed(0)} ms: ${info.labels.length} intents, ${
     info.kernel
   } kernel, ${inWorker ? 'in a module worker' : 'on the page'}.`;
-  const calibrated = typeof info.metrics?.calibration?.temperature === 'number';
+  const calibrated = isCalibrated(info);
   renderCard(info);
   renderChips(info, input);
   showPlots();
@@ -101,21 +101,8 @@ async function main() {
     else show(answer);
   });
 
-  const slider = $('threshold');
-  // Wide enough to reach below the typical known query's energy, not just near the threshold.
-  const knownEnergy = info.metrics?.validation?.mean_energy_known;
-  slider.min = String(Math.floor(Math.min(info.modelThreshold, Number.isFinite(knownEnergy) ? knownEnergy : info.modelThreshold) - 10));
-  slider.max = String(Math.ceil(info.modelThreshold + 10));
-  slider.value = String(info.modelThreshold);
-  slider.disabled = false;
-  const showThreshold = () => {
-    const t = Number(slider.value);
-    $('threshold-value').textContent = `${t.toFixed(1)} (model: ${info.modelThreshold.toFixed(1)})`;
-  };
-  showThreshold();
-  slider.addEventListener('input', async () => {
-    showThreshold();
-    await clf.setThreshold(Number(slider.value));
+  setUpThreshold(info, async (threshold) => {
+    await clf.setThreshold(threshold);
     update();
   });
 

@@ -158,3 +158,31 @@ export function renderChips(info, input) {
   }
 }
 
+
+/** Whether the bundle's probabilities are temperature-scaled. */
+export function isCalibrated(info) {
+  return typeof info.metrics?.calibration?.temperature === 'number';
+}
+
+/**
+ * The threshold slider for a classifier's info(), enabled; `onChange(threshold)` (which may
+ * return a Promise) runs on each move. Called again for another model, it replaces the last.
+ */
+export function setUpThreshold(info, onChange) {
+  const slider = $('threshold');
+  // Wide enough to reach below the typical known query's energy, not just near the threshold.
+  const knownEnergy = info.metrics?.validation?.mean_energy_known;
+  const low = Number.isFinite(knownEnergy) ? Math.min(knownEnergy, info.modelThreshold) : info.modelThreshold;
+  slider.min = String(Math.floor(low - 10));
+  slider.max = String(Math.ceil(info.modelThreshold + 10));
+  slider.value = String(info.modelThreshold);
+  slider.disabled = false;
+  const show = () => {
+    $('threshold-value').textContent = `${Number(slider.value).toFixed(1)} (model: ${info.modelThreshold.toFixed(1)})`;
+  };
+  show();
+  slider.oninput = async () => {
+    show();
+    await onChange(Number(slider.value));
+  };
+}

@@ -3,7 +3,7 @@
 // result view, move the threshold, download the bundle. Errors in the data are shown and
 // the page keeps working.
 import { trainClassifier } from './trainer.js';
-import { render, renderCard, renderChips } from './result-view.js';
+import { isCalibrated, render, renderCard, renderChips, setUpThreshold } from './result-view.js';
 
 const $ = (id) => document.getElementById(id);
 const EXAMPLE = new URL('../examples/everyday/', import.meta.url);
@@ -64,7 +64,7 @@ async function startTraining() {
 
 function showModel() {
   const info = clf.info();
-  const calibrated = typeof info.metrics?.calibration?.temperature === 'number';
+  const calibrated = isCalibrated(info);
   const input = $('query');
   $('try').hidden = false;
   renderCard(info);
@@ -75,21 +75,10 @@ function showModel() {
     $('latency').textContent = `${(performance.now() - started).toFixed(1)} ms`;
     render(r, input.value, { calibrated });
   };
-  const slider = $('threshold');
-  const knownEnergy = info.metrics?.validation?.mean_energy_known;
-  const low = Number.isFinite(knownEnergy) ? Math.min(knownEnergy, info.modelThreshold) : info.modelThreshold;
-  slider.min = String(Math.floor(low - 10));
-  slider.max = String(Math.ceil(info.modelThreshold + 10));
-  slider.value = String(info.modelThreshold);
-  const showThreshold = () => {
-    $('threshold-value').textContent = `${Number(slider.value).toFixed(1)} (model: ${info.modelThreshold.toFixed(1)})`;
-  };
-  showThreshold();
-  slider.oninput = () => {
-    showThreshold();
-    clf.setThreshold(Number(slider.value));
+  setUpThreshold(info, (threshold) => {
+    clf.setThreshold(threshold);
     update();
-  };
+  });
   input.oninput = update;
   input.focus();
   update();
