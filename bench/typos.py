@@ -8,7 +8,10 @@ it and `trainer evaluate` keeps the bundle's threshold rule inputs), `test` and 
 perturbed.
 
   bench/typos.py --data examples/clinc150/data_full.json --out-dir bench/out/typos [--seed 1]
-writes light.json (10% of the words), default.json (25%) and heavy.json (50%).
+writes light.json (10% of the words), default.json (25%) and heavy.json (50%), and the same
+for validation: val-clean.json, val-light.json, val-default.json, val-heavy.json hold `val` +
+`oos_val` (perturbed but for val-clean) in the place of `test` + `oos_test`. Levers (such as
+`--typo-rate`) are kept or dropped on the val-* figures; the test figures are reported.
 """
 import argparse
 import json
@@ -56,17 +59,21 @@ def main():
         data = json.loads(args.data.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
         sys.exit(f"{args.data}: {e}")
-    for split in ("train", "val", "test", "oos_test"):
+    for split in ("train", "val", "test", "oos_val", "oos_test"):
         if not isinstance(data.get(split), list):
             sys.exit(f"{args.data}: no `{split}` list; expected CLINC150's data_full.json layout")
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    for name, rate in RATES.items():
+    sources = {"": ("test", "oos_test"), "val-": ("val", "oos_val")}
+    variants = [("val-clean", 0.0, sources["val-"])]
+    variants += [(prefix + name, rate, splits) for prefix, splits in sources.items() for name, rate in RATES.items()]
+    for name, rate, (known, unknown) in variants:
+        # The test files' seeds are "{seed}-{name}" as before the val-* files existed.
         rng = random.Random(f"{args.seed}-{name}")
         out = dict(data)
         changed = total = 0
-        for split in ("test", "oos_test"):
+        for split, source in (("test", known), ("oos_test", unknown)):
             rows = []
-            for text, label in data[split]:
+            for text, label in data[source]:
                 new = perturb(text, rate, rng)
                 changed += new != text
                 total += 1
@@ -76,8 +83,7 @@ def main():
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(out), encoding="utf-8")
         tmp.replace(path)
-        print(f"{path}: {rate:.0%} of 4+ letter words edited, {changed}/{total} queries changed")
-
+        print(f"{path}: {rate:.0%} of 4+ letter words of {known} + {unknown} edited, {changed}/{total} queries changed")
 
 if __name__ == "__main__":
     main()

@@ -46,6 +46,8 @@ export interface TrainOptions {
   marginOut?: number;
   synthetic?: 'gaussian' | 'table' | 'tokens' | 'spliced' | 'none';
   noiseStd?: number;
+  /** Share of the words of 4+ letters given one random character edit each step, in [0, 1]. */
+  typoRate?: number;
   labelSmoothing?: number;
   bnStats?: 'known' | 'per-pass';
   thresholdRule?: 'tpr95' | 'best-f1' | 'balanced' | 'recall75';

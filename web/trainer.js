@@ -18,7 +18,7 @@ export const DEFAULT_TABLE = new URL('../assets/minilm-l6-v2/', import.meta.url)
 const TRAIN_OPTIONS = [
   'epochs', 'batchSize', 'lr', 'dropout', 'channels', 'kernels', 'paddings', 'maxLen', 'seed',
   'energyLoss', 'energyWeight', 'marginIn', 'marginOut', 'synthetic', 'noiseStd',
-  'labelSmoothing', 'bnStats', 'thresholdRule', 'weightsDtype', 'threshold', 'valFraction',
+  'typoRate', 'labelSmoothing', 'bnStats', 'thresholdRule', 'weightsDtype', 'threshold', 'valFraction',
 ];
 const snakeCase = (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camelCase = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());

@@ -393,6 +393,37 @@ fn text_like_negatives_and_label_smoothing_train() {
 }
 
 #[test]
+fn typo_augmentation_is_seeded_changes_the_model_and_checks_its_rate() {
+    let ds = dataset();
+    let emb = embeddings();
+    let typos = ["--epochs", "2", "--typo-rate", "0.3"];
+    let weights = |extra: &[&str]| {
+        let trained = train::train(&args(extra), &ds, &emb).unwrap();
+        ModelWeights::parse(&trained.model_bytes).unwrap().0
+    };
+    let with_typos = weights(&typos);
+    assert_eq!(with_typos, weights(&typos), "same seed, same typos");
+    assert_ne!(
+        with_typos,
+        weights(&["--epochs", "2"]),
+        "the typos reached training"
+    );
+    let trained = train::train(&args(&["--typo-rate", "0.25"]), &ds, &emb).unwrap();
+    assert!(
+        trained.val_report.closed_set_accuracy >= 0.75,
+        "val accuracy {}",
+        trained.val_report.closed_set_accuracy
+    );
+    for rate in ["1.5", "-0.1", "NaN"] {
+        let flag = format!("--typo-rate={rate}");
+        let Err(bad) = train::train(&args(&[&flag]), &ds, &emb) else {
+            panic!("--typo-rate {rate} was accepted");
+        };
+        assert!(bad.to_string().contains("--typo-rate"), "{rate}: {bad}");
+    }
+}
+
+#[test]
 fn a_tokenizer_that_does_not_match_the_table_is_refused() {
     let dir = std::env::temp_dir().join(format!("mismatch-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -1,8 +1,8 @@
 //! The training core, the same on the command line (`trainer`) and in a page (`intent-train-web`):
 //! `data` (parsing, splits) → `network` + `optim` + `train` (one model in memory, reporting
 //! to an `Observer`) → `evaluate` + `calibration` (threshold, figures, temperature) →
-//! `plots` + `model_card` (what the bundle says of itself). No file system, threads,
-//! terminal or command line: those are the caller's.
+//! `plots` + `model_card` (what the bundle says of itself); `typos` makes the misspellings
+//! training sees. No file system, threads, terminal or command line: those are the caller's.
 
 pub mod calibration;
 pub mod data;
@@ -12,3 +12,4 @@ pub mod network;
 pub mod optim;
 pub mod plots;
 pub mod train;
+pub mod typos;

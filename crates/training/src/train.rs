@@ -3,6 +3,8 @@
 //! energy down and synthetic noise and negative sentences' energy up. Files, progress bars,
 //! signals and checkpoints belong to the caller's [`Observer`].
 
+use std::borrow::Cow;
+
 use anyhow::{bail, Result};
 use candle_core::{Device, Tensor};
 use model::bundle::{sha256_hex, BundleMeta, FORMAT_VERSION};
@@ -19,6 +21,7 @@ use crate::evaluate::{self, ThresholdRule};
 use crate::model_card::{self, CardInputs, Split, ThresholdChoice};
 use crate::network::{energy, BnStats, Network, RowInput};
 use crate::optim::AdamW;
+use crate::typos;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -122,6 +125,10 @@ pub struct TrainConfig {
     /// Standard deviation of --synthetic gaussian.
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().noise_std))]
     pub noise_std: f32,
+    /// Share of the words of 4+ letters given one random character edit, drawn afresh each
+    /// step, in the known and negative training sentences (0: none).
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().typo_rate))]
+    pub typo_rate: f64,
     /// Label smoothing of the cross-entropy (0: none).
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().label_smoothing))]
     pub label_smoothing: f64,
@@ -159,6 +166,7 @@ impl Default for TrainConfig {
             margin_out: -2.0,
             synthetic: SyntheticNoise::Table,
             noise_std: 1.0,
+            typo_rate: 0.0,
             label_smoothing: 0.0,
             bn_stats: BnStats::Known,
             threshold_rule: ThresholdRule::Recall75,
@@ -544,6 +552,9 @@ fn checked_architecture(
             config.label_smoothing
         );
     }
+    if !(0.0..=1.0).contains(&config.typo_rate) {
+        bail!("--typo-rate must be in [0, 1], not {}", config.typo_rate);
+    }
     if dataset.train.is_empty() {
         bail!("{}: no training sentences", dataset.source);
     }
@@ -556,6 +567,9 @@ struct Prepared<'a> {
     arch: Architecture,
     device: Device,
     table: &'a EmbeddingTable,
+    /// Re-encodes misspelt training sentences (`--typo-rate`).
+    encoder: &'a TextEncoder,
+    typo_rate: f64,
     train_ids: Vec<Vec<u32>>,
     negative_ids: Vec<Vec<u32>>,
     val_ids: Vec<Vec<u32>>,
@@ -611,6 +625,8 @@ impl<'a> Prepared<'a> {
             arch,
             device,
             table,
+            encoder,
+            typo_rate: config.typo_rate,
             negative_ids: encode_all(encoder, dataset.negatives_train.iter()),
             val_ids: encode_all(encoder, dataset.val.iter().map(|(t, _)| t)),
             val_negative_ids: encode_all(encoder, dataset.negatives_val.iter()),
@@ -629,29 +645,38 @@ impl<'a> Prepared<'a> {
     fn step_rows(&self, dataset: &Dataset, batch: &[usize], progress: &mut Progress) -> StepRows {
         let arch = &self.arch;
         let negatives = next_negatives(batch.len(), progress);
-        let longest = batch
+        let known_ids: Vec<Cow<[u32]>> = batch
             .iter()
-            .map(|&i| arch.effective_len(self.train_ids[i].len()))
-            .chain(
-                negatives
-                    .iter()
-                    .map(|&i| arch.effective_len(self.negative_ids[i].len())),
-            )
+            .map(|&i| {
+                self.maybe_misspelt(&dataset.train[i].0, &self.train_ids[i], &mut progress.rng)
+            })
+            .collect();
+        let negative_ids: Vec<Cow<[u32]>> = negatives
+            .iter()
+            .map(|&i| {
+                let text = &dataset.negatives_train[i];
+                self.maybe_misspelt(text, &self.negative_ids[i], &mut progress.rng)
+            })
+            .collect();
+        let longest = known_ids
+            .iter()
+            .chain(&negative_ids)
+            .map(|ids| arch.effective_len(ids.len()))
             .max()
             .unwrap_or(1);
         let (noise_rows, noise_lens) = self.noise_rows(dataset, batch, longest, &mut progress.rng);
         let mut embedded = Vec::with_capacity(3 * batch.len());
         let mut lens = Vec::with_capacity(3 * batch.len());
-        for &i in batch {
-            embedded.push(self.table.lookup(&self.train_ids[i]));
-            lens.push(arch.effective_len(self.train_ids[i].len()));
+        for ids in &known_ids {
+            embedded.push(self.table.lookup(ids));
+            lens.push(arch.effective_len(ids.len()));
         }
         let noise_count = noise_rows.len();
         embedded.extend(noise_rows);
         lens.extend(noise_lens);
-        for &i in &negatives {
-            embedded.push(self.table.lookup(&self.negative_ids[i]));
-            lens.push(arch.effective_len(self.negative_ids[i].len()));
+        for ids in &negative_ids {
+            embedded.push(self.table.lookup(ids));
+            lens.push(arch.effective_len(ids.len()));
         }
         let b = batch.len();
         StepRows {
@@ -660,6 +685,23 @@ impl<'a> Prepared<'a> {
             groups: [(0, b), (b, noise_count), (b + noise_count, negatives.len())],
             targets: batch.iter().map(|&i| dataset.train[i].1 as u32).collect(),
         }
+    }
+
+    /// A training sentence's token ids, re-encoded with fresh typos under `--typo-rate`.
+    /// Without typos nothing is drawn, so the random stream is the same as before the flag.
+    fn maybe_misspelt<'s>(
+        &self,
+        text: &str,
+        clean: &'s [u32],
+        rng: &mut ChaCha12Rng,
+    ) -> Cow<'s, [u32]> {
+        if self.typo_rate <= 0.0 {
+            return Cow::Borrowed(clean);
+        }
+        Cow::Owned(
+            self.encoder
+                .encode(&typos::misspell(text, self.typo_rate, rng)),
+        )
     }
 
     /// One synthetic unknown row per known row of `batch` (none for `--synthetic none`).
