@@ -31,8 +31,8 @@ pub fn misspell(text: &str, rate: f64, rng: &mut impl Rng) -> String {
 /// edit that happens to give the word back (a swap of equal neighbours, a letter for
 /// itself) becomes a deletion, so every chosen word changes.
 fn edit_word(word: &str, rng: &mut impl Rng) -> String {
-    let original: Vec<char> = word.chars().collect();
     let mut chars: Vec<char> = word.chars().collect();
+    let original = chars.clone();
     let positions: Vec<usize> = (0..chars.len())
         .filter(|&i| chars[i].is_alphabetic())
         .collect();
