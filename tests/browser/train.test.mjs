@@ -6,7 +6,8 @@
 // loads in the native trainer.
 //
 // The runs here are short (EPOCHS, not the default 50) so that the suite stays quick on two
-// cores; target/train-parity is the CLI's run of the same flags (./build.sh test writes it).
+// cores; target/train-parity is the CLI's run that the page repeats with the same data, seed
+// and epochs, read from that bundle (./build.sh test writes it, native_references).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,7 +16,6 @@ import { join } from 'node:path';
 import { launch, LIMIT, ROOT } from './harness.mjs';
 
 const EPOCHS = 8;
-const PARITY_EPOCHS = 3;
 const heldout = JSON.parse(readFileSync(join(ROOT, 'examples/everyday/heldout.json'), 'utf8'));
 const parityTexts = JSON.parse(readFileSync(join(ROOT, 'tests/browser/parity-texts.json'), 'utf8'));
 const CLI_BUNDLE = join(ROOT, 'target/train-parity');
@@ -135,7 +135,17 @@ test('the page gives the command line\'s model, and its bundle loads in the nati
     t.skip('target/train-parity or target/debug/trainer is missing: run ./build.sh test');
     return;
   }
-  const run = await trainInPage({ epochs: PARITY_EPOCHS, seed: 42 });
+  // The CLI's bundle, read by the page's classifier; its metadata names the run to repeat.
+  const cli = await page.evaluate(async (texts) => {
+    const { loadClassifier } = await import('./web/classifier.js');
+    const clf = await loadClassifier('target/train-parity/', { cache: false });
+    const info = clf.info();
+    const logits = texts.map((t) => Array.from(clf.logits(t)));
+    clf.dispose();
+    return { threshold: info.modelThreshold, config: info.training.config, logits };
+  }, parityTexts);
+  const { epochs, seed } = cli.config;
+  const run = await trainInPage({ epochs, seed });
   assert.equal(run.error, undefined, run.error);
   const page_ = await page.evaluate((texts) => {
     const clf = window.lastTrained;
@@ -146,19 +156,17 @@ test('the page gives the command line\'s model, and its bundle loads in the nati
       files: Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, Array.from(bytes)])),
     };
   }, parityTexts);
-  // The CLI's bundle, read by the page's classifier.
-  const cli = await page.evaluate(async (texts) => {
-    const { loadClassifier } = await import('./web/classifier.js');
-    const clf = await loadClassifier('target/train-parity/', { cache: false });
-    return { threshold: clf.info().modelThreshold, logits: texts.map((t) => Array.from(clf.logits(t))) };
-  }, parityTexts);
   let worst = 0;
   for (let i = 0; i < parityTexts.length; i += 1) {
     for (let j = 0; j < cli.logits[i].length; j += 1) worst = Math.max(worst, Math.abs(cli.logits[i][j] - page_.logits[i][j]));
   }
-  console.log(`# page vs CLI after ${PARITY_EPOCHS} epochs: max |Δlogit| ${worst.toExponential(2)}, threshold ${page_.threshold} vs ${cli.threshold}`);
-  // Measured: 2.4e-6 and 1e-6 after 3 epochs. Not bit for bit: the page's matrix products
-  // sum in another order (gemm's wasm kernels on one thread, against AVX on every core).
+  console.log(`# page vs CLI after ${epochs} epoch(s): max |Δlogit| ${worst.toExponential(2)}, threshold ${page_.threshold} vs ${cli.threshold}`);
+  // Not bit for bit: the page's matrix products sum in another order (gemm's wasm kernels on
+  // one thread, against AVX on every core) and its exp/ln are another libm's. Measured with
+  // Chromium 156: 1.8e-7 after one epoch, threshold equal. After that AdamW magnifies those
+  // last-bit differences (its step has the same size for a gradient of 1e-9 as of 1): 8.2e-4
+  // after 2 epochs, 1.2e-2 after 5. So the CLI run is one epoch (./build.sh): every stage of
+  // training runs, and the comparison stays one of float rounding, not of chaos.
   assert.ok(worst < LOGIT_TOLERANCE, `max |Δlogit| ${worst}`);
   assert.ok(Math.abs(page_.threshold - cli.threshold) < THRESHOLD_TOLERANCE, `${page_.threshold} vs ${cli.threshold}`);
 
@@ -200,5 +208,5 @@ test('after the first visit the page trains offline', LIMIT, async () => {
   }
 });
 
-const LOGIT_TOLERANCE = 1e-3;
-const THRESHOLD_TOLERANCE = 1e-3;
+const LOGIT_TOLERANCE = 1e-4;
+const THRESHOLD_TOLERANCE = 1e-4;
