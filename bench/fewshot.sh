@@ -56,7 +56,7 @@ for s in sets:
 text = f"""
 ## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: {epochs} epochs, default flags{(' + ' + extra) if extra else ''}
 
-`bench/fewshot.sh {epochs}`; seed 1. Evaluation domains: {', '.join(choices['eval_domains'])}.
+`{('EXTRA="' + extra + '" ') if extra else ''}bench/fewshot.sh {epochs} {' '.join(sets)}`; seed 1. Evaluation domains: {', '.join(choices['eval_domains'])}.
 Held out in same-domain: {len(choices['held_out_intents'])} intents (in choices.json). Threshold: the trainer's default
 rule on each set's own validation split; "in-scope recall" is the share of known test sentences accepted at it.
 
