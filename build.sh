@@ -259,7 +259,6 @@ native_references() {
   # What tests/browser/train.test.mjs trains again in the page, with the epochs and seed it
   # reads from this bundle. One epoch: after it AdamW magnifies float rounding (the test says
   # by how much), and the comparison would measure that, not the page.
-  rm -rf target/train-parity
   trainer train --data examples/everyday/data.json --noise examples/everyday/noise.json \
     --table assets/minilm-l6-v2 --epochs 1 --seed 42 --out target/train-parity --quiet > /dev/null
 }
