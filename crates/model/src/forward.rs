@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::kernels::{conv_max, ConvShape};
 use crate::{Architecture, ModelWeights};
+use kernels::{conv_max, ConvShape};
 
 /// One pooled channel's share of a logit: its max-pool winner and what it adds.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -1,7 +1,7 @@
 //! The intent classifier, defined once for the trainer and the browser.
 //!
 //! The pipeline, in the order data flows: text → token ids ([`text`]) → table rows
-//! ([`table`]) → conv branches → pooled features → logits ([`forward`]) → energy →
+//! ([`table`]) → conv branches → pooled features → logits ([`forward`], whose hot loop is the `kernels` crate) → energy →
 //! decision ([`decision`]). [`bundle`] is the file format and [`classifier`] ties the
 //! stages together. No file system and no network here, so wasm can use all of it.
 
@@ -11,7 +11,6 @@ pub mod classifier;
 pub mod decision;
 pub mod error;
 pub mod forward;
-pub mod kernels;
 pub mod table;
 #[doc(hidden)]
 pub mod testkit;
@@ -22,5 +21,7 @@ pub use bundle::{BundleFiles, BundleMeta, ModelWeights};
 pub use classifier::{Classifier, ClassifyOptions};
 pub use decision::{Classification, Ranked, UNKNOWN_INTENT};
 pub use error::BundleError;
+/// The conv-max kernels, a crate of their own (see its manifest).
+pub use kernels;
 pub use table::EmbeddingTable;
 pub use text::TextEncoder;

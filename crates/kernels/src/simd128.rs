@@ -4,7 +4,7 @@
 
 use core::arch::wasm32::*;
 
-use super::{scalar, ConvShape};
+use crate::{scalar, ConvShape};
 
 /// `acc + a * b`: one fused instruction where the build enables relaxed SIMD, else two.
 #[inline(always)]

@@ -1,6 +1,6 @@
 //! Plain-Rust conv-max: the reference every other kernel is tested against.
 
-use super::ConvShape;
+use crate::ConvShape;
 
 pub fn conv_max(shape: ConvShape, input: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32]) {
     assert!(
