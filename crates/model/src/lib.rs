@@ -1,9 +1,10 @@
 //! The intent classifier, defined once for the trainer and the browser.
 //!
 //! The pipeline, in the order data flows: text → token ids ([`text`]) → table rows
-//! ([`table`]) → conv branches → pooled features → logits ([`forward`], whose hot loop is the `kernels` crate) → energy →
-//! decision ([`decision`]). [`bundle`] is the file format and [`classifier`] ties the
-//! stages together. No file system and no network here, so wasm can use all of it.
+//! ([`table`]) → conv branches → pooled features → logits ([`forward`], its hot loop in the
+//! `kernels` crate) → energy → decision ([`decision`]). [`bundle`] is the file format and
+//! [`classifier`] ties the stages together. No file system and no network here, so wasm can
+//! use all of it.
 
 pub mod architecture;
 pub mod bundle;
