@@ -19,9 +19,9 @@ cd "$(dirname "$0")"
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate version in Cargo.lock
 
 # The two default models: English (all-MiniLM-L6-v2 table) and English + Chinese
-# (multilingual-e5-small table pruned to 30k pieces). `--bilingual` picks the second.
+# (multilingual-e5-small table pruned to 20k pieces). `--bilingual` picks the second.
 ENGLISH=(models/default examples/everyday assets/minilm-l6-v2)
-BILINGUAL=(models/bilingual examples/bilingual assets/multilingual-e5-small-30k)
+BILINGUAL=(models/bilingual examples/bilingual assets/multilingual-e5-small-20k)
 # The second English demo model: CLINC150's 150 intents (`--clinc150`).
 CLINC150=(models/clinc150 examples/clinc150 assets/minilm-l6-v2)
 DEFAULT=("${ENGLISH[@]}")

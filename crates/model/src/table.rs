@@ -1,12 +1,12 @@
 //! The compact token table, product-quantized: each row is cut into sub-vectors of
-//! [`SUB_DIM`] values, and each sub-vector is stored as one byte, the index of its nearest
+//! `sub_dim` values, and each sub-vector is stored as one byte, the index of its nearest
 //! centroid in that sub-space's codebook (`embeddings.codes` U8 [vocab, subspaces],
-//! `embeddings.codebooks` F16 [subspaces, centroids, sub_dim]). A 30k-token vocabulary at
-//! 128 dims is 0.98 MB of codes and 64 KB of codebooks, a quarter of the int8 rows it
-//! replaces. Rows are decoded inside the lookup, so the browser never holds the f32 table.
-//! The int8 rows of earlier releases (`embeddings.q` I8 [vocab, dim], `embeddings.scale` F32
-//! [vocab], format `int8-row-scaled`) are still read: finer rows for tables whose model needs
-//! them (the bilingual table: many CJK characters a byte per 4 dims cannot tell apart).
+//! `embeddings.codebooks` F16 [subspaces, centroids, sub_dim]). At [`SUB_DIM`] = 4 a 30k-token
+//! vocabulary at 128 dims is 0.98 MB of codes and 64 KB of codebooks, a quarter of int8 rows.
+//! Tables whose rows must stay finer use 2 values per byte (the bilingual table: many CJK
+//! characters a byte per 4 dims cannot tell apart). Rows are decoded inside the lookup, so
+//! the browser never holds the f32 table. The int8 rows of earlier releases (`embeddings.q`
+//! I8 [vocab, dim], `embeddings.scale` F32 [vocab], format `int8-row-scaled`) are still read.
 
 use std::collections::HashMap;
 
@@ -140,13 +140,18 @@ impl EmbeddingTable {
         }
     }
 
-    /// Product quantization of `values` ([rows, dim]): per sub-space, k-means (Lloyd,
-    /// deterministic start) over the rows' sub-vectors. `dim` must be a multiple of
-    /// [`SUB_DIM`] (or smaller than it: then one sub-space spans the row).
+    /// Product quantization of `values` ([rows, dim]) with [`SUB_DIM`] values per byte.
     pub fn quantize(values: &[f32], dim: usize) -> Self {
+        Self::quantize_with(values, dim, SUB_DIM)
+    }
+
+    /// Product quantization of `values` ([rows, dim]), `sub_dim` values per byte: per
+    /// sub-space, k-means (Lloyd, deterministic start) over the rows' sub-vectors. When `dim`
+    /// is not a multiple of `sub_dim`, one sub-space spans the row.
+    pub fn quantize_with(values: &[f32], dim: usize, sub_dim: usize) -> Self {
         let rows = values.len() / dim;
-        let sub_dim = if dim.is_multiple_of(SUB_DIM) {
-            SUB_DIM
+        let sub_dim = if sub_dim > 0 && dim.is_multiple_of(sub_dim) {
+            sub_dim
         } else {
             dim
         };

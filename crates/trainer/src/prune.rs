@@ -10,14 +10,17 @@
 //! 3. every single-character CJK piece, so any Chinese text still has a split;
 //! 4. the remaining Latin, ASCII and CJK pieces by score (the most frequent first).
 //!
-//! Kept pieces keep their scores and their relative order, so Viterbi picks the same split
-//! whenever all pieces of the original split survive (always for the texts of step 2).
+//! Kept pieces keep their scores (to 4 decimals) and their relative order, so Viterbi picks
+//! the same split whenever all pieces of the original split survive (always for the texts of
+//! step 2). A SentencePiece precompiled character map is replaced by the NFKC rules it
+//! encodes when they normalize the same ([`plain_normalizer`]): the pruned tokenizer.json is
+//! a third of the size.
 
 use std::collections::BTreeSet;
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
-use tokenizers::Tokenizer;
+use tokenizers::{NormalizedString, Normalizer, NormalizerWrapper, Tokenizer};
 
 /// The outcome of pruning: the new tokenizer.json and, for each new id, its old id.
 pub struct Pruned {
@@ -27,6 +30,9 @@ pub struct Pruned {
     pub from_texts: usize,
     pub from_cjk_chars: usize,
     pub from_scores: usize,
+    /// When a `Precompiled` character map was replaced by NFKC (see [`plain_normalizer`]):
+    /// the single code points the two normalize differently.
+    pub normalizer_differences: Option<Vec<char>>,
 }
 
 /// CJK ideographs, CJK symbols and punctuation, and full-width forms.
@@ -108,12 +114,16 @@ pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> 
     doc["model"]["vocab"] = Value::Array(
         old_ids
             .iter()
-            .map(|&id| serde_json::json!([vocab[id as usize].0, vocab[id as usize].1]))
+            .map(|&id| {
+                let (piece, score) = &vocab[id as usize];
+                serde_json::json!([piece, round_score(*score)])
+            })
             .collect(),
     );
     if let Some(unk) = unk_id {
         doc["model"]["unk_id"] = new_id(unk as u64)?.into();
     }
+    let normalizer_differences = plain_normalizer(&mut doc, &tokenizer, texts)?;
     let tokenizer_json = finish(doc, &tokenizer, &old_ids, &new_id)?;
     Ok(Pruned {
         tokenizer_json,
@@ -121,7 +131,90 @@ pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> 
         from_texts,
         from_cjk_chars,
         from_scores,
+        normalizer_differences,
     })
+}
+
+/// A piece's score with 4 decimals: the JSON is a third smaller, and splits stay the same
+/// (scores are log-probabilities of about -3 to -20; two splits within 1e-4 of each other
+/// are a near-tie either way, and on CLINC150 and the examples none changes).
+fn round_score(score: f64) -> f64 {
+    (score * 1e4).round() / 1e4
+}
+
+/// The code points SentencePiece's `nmt_nfkc` rules treat differently from plain NFKC:
+/// control characters it drops, and characters it turns into a space.
+const NMT_DROPPED: &str = "[\u{1}-\u{8}\u{B}\u{E}-\u{1F}\u{7F}\u{8F}\u{9F}]";
+const NMT_SPACES: &str =
+    "[\t\n\u{C}\r\u{1680}\u{200B}-\u{200F}\u{2028}\u{2029}\u{2581}\u{FEFF}\u{FFFD}]";
+/// The most single code points on which the plain normalizer may differ from the
+/// precompiled one it replaces (the multilingual-e5 map differs on 3 of 1.1 million).
+const MAX_NORMALIZER_DIFFERENCES: usize = 8;
+
+/// Replaces a SentencePiece `Precompiled` character map (a 300 KB blob in the JSON, half of
+/// a pruned tokenizer's gzip bytes) with NFKC and the `nmt_nfkc` rules as two regex
+/// replacements, when they normalize the same: every kept text identically, and all but at
+/// most [`MAX_NORMALIZER_DIFFERENCES`] single code points. Returns the code points that
+/// differ, or `None` when the map was kept (or there was none).
+fn plain_normalizer(
+    doc: &mut Value,
+    full: &Tokenizer,
+    texts: &[String],
+) -> Result<Option<Vec<char>>> {
+    let Some(replaced) = without_precompiled(&doc["normalizer"]) else {
+        return Ok(None);
+    };
+    let mut candidate = doc.clone();
+    candidate["normalizer"] = replaced;
+    let plain = Tokenizer::from_bytes(serde_json::to_vec(&candidate)?)
+        .map_err(|e| anyhow::anyhow!("tokenizer.json with NFKC does not load: {e}"))?;
+    let (Some(old), Some(new)) = (full.get_normalizer(), plain.get_normalizer()) else {
+        return Ok(None);
+    };
+    let normalize = |n: &NormalizerWrapper, text: &str| {
+        let mut s = NormalizedString::from(text);
+        n.normalize(&mut s).map(|()| s.get().to_string()).ok()
+    };
+    for text in texts {
+        let old_form = normalize(old, text);
+        if old_form.is_none() || old_form != normalize(new, text) {
+            return Ok(None);
+        }
+    }
+    let mut differences = Vec::new();
+    let mut probe = String::new();
+    for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+        probe.clear();
+        probe.extend(['a', c, 'b']);
+        if normalize(old, &probe) != normalize(new, &probe) {
+            differences.push(c);
+            if differences.len() > MAX_NORMALIZER_DIFFERENCES {
+                return Ok(None);
+            }
+        }
+    }
+    *doc = candidate;
+    Ok(Some(differences))
+}
+
+/// `normalizer` with its `Precompiled` step (alone or in a sequence) replaced by the
+/// `nmt_nfkc` rules and NFKC; `None` when it has none.
+fn without_precompiled(normalizer: &Value) -> Option<Value> {
+    let plain = [
+        serde_json::json!({"type": "Replace", "pattern": {"Regex": NMT_DROPPED}, "content": ""}),
+        serde_json::json!({"type": "Replace", "pattern": {"Regex": NMT_SPACES}, "content": " "}),
+        serde_json::json!({"type": "NFKC"}),
+    ];
+    let steps: Vec<Value> = match normalizer["type"].as_str()? {
+        "Precompiled" => vec![normalizer.clone()],
+        "Sequence" => normalizer["normalizers"].as_array()?.clone(),
+        _ => return None,
+    };
+    let at = steps.iter().position(|n| n["type"] == "Precompiled")?;
+    let mut out = steps[..at].to_vec();
+    out.extend(plain);
+    out.extend_from_slice(&steps[at + 1..]);
+    Some(serde_json::json!({"type": "Sequence", "normalizers": out}))
 }
 
 /// Characters of English (and other Latin-script) text after BERT's normalizer: ASCII, the
@@ -199,6 +292,7 @@ pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Resu
         from_texts,
         from_cjk_chars: 0,
         from_scores,
+        normalizer_differences: None,
     })
 }
 
@@ -509,6 +603,51 @@ mod tests {
         assert_eq!((a.cjk_tokens, a.cjk_unchanged), (1, 0));
         assert_eq!((a.other_tokens, a.other_unchanged), (3, 2));
         assert!(a.pruned_unknown >= 1, "{a:?}");
+    }
+
+    #[test]
+    fn a_precompiled_map_gives_way_to_nfkc_in_place() {
+        let map = serde_json::json!({"type": "Precompiled", "precompiled_charsmap": "AAAA"});
+        let collapse =
+            serde_json::json!({"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "});
+        let sequence = serde_json::json!({"type": "Sequence", "normalizers": [map, collapse]});
+        let types = |v: &Value| -> Vec<String> {
+            v["normalizers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["type"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let replaced = without_precompiled(&sequence).unwrap();
+        assert_eq!(types(&replaced), ["Replace", "Replace", "NFKC", "Replace"]);
+        assert_eq!(replaced["normalizers"][3], collapse);
+        assert_eq!(
+            types(&without_precompiled(&map).unwrap()),
+            ["Replace", "Replace", "NFKC"]
+        );
+        assert_eq!(without_precompiled(&collapse), None);
+        assert_eq!(without_precompiled(&Value::Null), None);
+        // The rules load as a normalizer: controls go, exotic spaces become one space.
+        let mut doc: Value = serde_json::from_slice(&tiny()).unwrap();
+        doc["normalizer"] = without_precompiled(&sequence).unwrap();
+        let t = Tokenizer::from_bytes(serde_json::to_vec(&doc).unwrap()).unwrap();
+        let mut s = NormalizedString::from("a\u{7}b\u{200B}\u{2028}ｃ");
+        t.get_normalizer().unwrap().normalize(&mut s).unwrap();
+        assert_eq!(s.get(), "ab c");
+    }
+
+    #[test]
+    fn pruned_scores_have_four_decimals_and_a_tokenizer_without_a_map_keeps_its_normalizer() {
+        let pruned = prune_unigram(&tiny(), &["weather".to_string()], 10).unwrap();
+        assert_eq!(pruned.normalizer_differences, None);
+        let doc: Value = serde_json::from_slice(&pruned.tokenizer_json).unwrap();
+        assert_eq!(doc["normalizer"], Value::Null);
+        for entry in doc["model"]["vocab"].as_array().unwrap() {
+            let score = entry[1].as_f64().unwrap();
+            assert_eq!(score, round_score(score), "{entry}");
+        }
+        assert_eq!(round_score(-9.797423362731934), -9.7974);
     }
 
     #[test]

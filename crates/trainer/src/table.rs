@@ -3,8 +3,9 @@
 //! each token's output from the model's encoder (see `distill`). With `--prune N` the
 //! vocabulary is first cut to N pieces (see `prune`) and only those rows are kept. PCA to
 //! `dims` (covariance accumulated in blocks, eigenvectors from faer), then product
-//! quantization (one byte per 4 dimensions, see `model::table`). The source matrix is memory-mapped, never copied whole: a 250k x 384
-//! multilingual matrix costs its file's pages plus one block.
+//! quantization (one byte per `--pq-sub-dim` dimensions, 4 by default, see `model::table`).
+//! The source matrix is memory-mapped, never copied whole: a 250k x 384 multilingual matrix
+//! costs its file's pages plus one block.
 
 use std::path::{Path, PathBuf};
 
@@ -66,10 +67,14 @@ pub struct TableArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-    /// How the rows are stored: product-quantized (one byte per 4 dims) or int8 rows (one
-    /// byte per dim, for vocabularies whose rows need to stay near-exact).
+    /// How the rows are stored: product-quantized (one byte per `--pq-sub-dim` dims) or
+    /// int8 rows (one byte per dim).
     #[arg(long, value_enum, default_value_t = RowStorage::Pq)]
     pub quantization: RowStorage,
+    /// Dims per byte of a product-quantized row: 4 for English; 2 keeps apart the many CJK
+    /// characters of a bilingual vocabulary at twice the bytes.
+    #[arg(long, default_value_t = model::table::SUB_DIM)]
+    pub pq_sub_dim: usize,
     /// PCA dimensions kept.
     #[arg(long, default_value_t = 128)]
     pub dims: usize,
@@ -401,6 +406,17 @@ pub fn run(args: &TableArgs) -> Result<()> {
                 pruned.from_scores,
                 pruned.tokenizer_json.len() as f64 / 1e6
             );
+            if let Some(differences) = &pruned.normalizer_differences {
+                println!(
+                    "normalizer: NFKC with SentencePiece's nmt rules in place of the \
+                     precompiled character map; every kept text normalizes the same, single \
+                     code points differ only at {:?}",
+                    differences
+                        .iter()
+                        .map(|&c| format!("U+{:04X}", c as u32))
+                        .collect::<Vec<_>>()
+                );
+            }
             let (full, small) = (
                 encoder.tokenizer(),
                 tokenizers::Tokenizer::from_bytes(&pruned.tokenizer_json)
@@ -426,11 +442,20 @@ pub fn run(args: &TableArgs) -> Result<()> {
         }
     };
 
+    if args.quantization == RowStorage::Pq
+        && (args.pq_sub_dim == 0 || !args.dims.is_multiple_of(args.pq_sub_dim))
+    {
+        bail!(
+            "--pq-sub-dim {} is not a divisor of --dims {}",
+            args.pq_sub_dim,
+            args.dims
+        );
+    }
     let pca = pca(&matrix, &ids, args.dims)?;
     let projected = pca.project(&matrix, &ids);
     drop(matrix);
     let table = match args.quantization {
-        RowStorage::Pq => EmbeddingTable::quantize(&projected, args.dims),
+        RowStorage::Pq => EmbeddingTable::quantize_with(&projected, args.dims, args.pq_sub_dim),
         RowStorage::Int8 => EmbeddingTable::quantize_int8(&projected, args.dims),
     };
     let cosine = mean_row_cosine(&projected, &table.dequantize(), args.dims);
