@@ -80,18 +80,44 @@ async function instantiate(glue, url, early) {
   }
 }
 
+/** The build of `kernel`, or a TypeError naming the value. */
+function buildOf(kernel) {
+  const build = BUILDS[kernel];
+  if (!build) throw new TypeError(`kernel: expected 'relaxed' or 'simd128', got ${kernel}`);
+  return build;
+}
+
+/**
+ * The wasm build of `kernel`, fetched and compiled (while it streams in) into a
+ * WebAssembly.Module: a page compiles it for its worker while the worker's scripts load.
+ */
+export async function compileWasm(kernel = detectKernel()) {
+  const url = buildOf(kernel).wasm();
+  try {
+    return await WebAssembly.compileStreaming(fetch(url));
+  } catch {
+    // Not served as application/wasm, or not wasm at all: look at the bytes.
+    const bytes = await fetchBytes(url, 'the wasm build').catch((f) => {
+      throw new Error(`${f.message} (loading the classifier's wasm; was it copied with the app?)`);
+    });
+    const problem = notWasm(bytes, url);
+    if (problem) throw new Error(problem);
+    return WebAssembly.compile(bytes);
+  }
+}
+
 const builds = new Map();
 /**
- * Instantiates a wasm build once per page; resolves to its module exports. The .wasm
- * download starts beside the glue's import, and compiles while it streams in.
+ * Instantiates a wasm build once per page (or worker); resolves to its module exports. The
+ * .wasm download starts beside the glue's import, and compiles while it streams in; a
+ * `compiled` WebAssembly.Module (from compileWasm) is instantiated instead.
  */
-export function initWasm(kernel = detectKernel()) {
+export function initWasm(kernel = detectKernel(), compiled = undefined) {
   if (!builds.has(kernel)) {
-    const build = BUILDS[kernel];
-    if (!build) throw new TypeError(`kernel: expected 'relaxed' or 'simd128', got ${kernel}`);
+    const build = buildOf(kernel);
     const url = build.wasm();
-    const early = url.protocol === 'file:' ? undefined : fetch(url);
-    early?.catch(() => {}); // a failure is reported by instantiate()
+    const early = compiled ?? (url.protocol === 'file:' ? undefined : fetch(url));
+    early?.catch?.(() => {}); // a failure is reported by instantiate()
     builds.set(
       kernel,
       build.glue().catch((e) => {
@@ -206,6 +232,15 @@ async function openCache(enabled) {
   }
 }
 
+/** The cache to look files up in: null on a first visit (no cache yet), so nothing waits. */
+async function existingCache(enabled) {
+  try {
+    return enabled && globalThis.caches && (await caches.has(CACHE_NAME)) ? openCache(true) : null;
+  } catch {
+    return null;
+  }
+}
+
 // The key names the content, not the location: a new model version has new hashes, so
 // its files can never be mixed with an older version's.
 const cacheKey = (url, sha256) => `${url.origin}${url.pathname}?sha256=${sha256}`;
@@ -223,15 +258,18 @@ async function cachedCopy(cache, fileUrl) {
  * (revalidated: it is the smallest and names the others' hashes); table and tokenizer come
  * from the cache when a copy is there, and that copy is used only if its hash is the one the
  * model names (else the file is fetched after all). Waiting for the model before asking for
- * the others would put a round trip in front of the large downloads. Returns
+ * the others would put a round trip in front of the large downloads; on a first visit (no
+ * cache yet) not even a cache lookup comes before them. Returns
  * { files, cached, store } where store() saves the fetched ones once the wasm loader has
  * verified them.
  */
 async function fetchBundle(source, useCache) {
-  const cache = await openCache(useCache && source.cacheable);
   const url = source.url;
   const roles = ['table', 'tokenizer'];
   const modelBytes = source.read(BUNDLE_FILES.model, { cache: 'no-cache' });
+  modelBytes.catch(() => {}); // awaited below
+  const caching = useCache && source.cacheable;
+  const cache = await existingCache(caching);
   const early = roles.map(async (role) => {
     const name = BUNDLE_FILES[role];
     const copy = cache ? await cachedCopy(cache, url(name)) : undefined;
@@ -261,15 +299,16 @@ async function fetchBundle(source, useCache) {
     }),
   );
   async function store() {
-    if (!cache) return;
+    const target = cache ?? (fresh.length ? await openCache(caching) : null);
+    if (!target) return;
     try {
       for (const [fileUrl, key, bytes] of fresh) {
         // Drop older versions of the same file, then keep this one.
         const prefix = `${fileUrl.origin}${fileUrl.pathname}?sha256=`;
-        for (const old of await cache.keys()) {
-          if (old.url.startsWith(prefix) && old.url !== key) await cache.delete(old);
+        for (const old of await target.keys()) {
+          if (old.url.startsWith(prefix) && old.url !== key) await target.delete(old);
         }
-        await cache.put(key, new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }));
+        await target.put(key, new Response(bytes, { headers: { 'Content-Type': 'application/octet-stream' } }));
       }
     } catch {
       // A full or unavailable cache only costs the next visit a download.
@@ -286,6 +325,27 @@ function card(info) {
   return {
     trainedAt: typeof unix === 'number' ? new Date(unix * 1000).toISOString() : null,
     license,
+  };
+}
+
+/**
+ * The wasm module and the bundle's files for a worker, fetched on the page; the timings are
+ * durations since the call, as loadClassifier reports them.
+ */
+async function prefetch(source, options) {
+  const started = performance.now();
+  const since = () => performance.now() - started;
+  const kernel = options.kernel ?? detectKernel();
+  const stages = {};
+  const [module, bundle] = await Promise.all([
+    compileWasm(kernel).then((m) => ((stages.wasmMs = since()), m)),
+    fetchBundle(source, options.cache ?? true).then((b) => ((stages.filesMs = since()), b)),
+  ]);
+  return {
+    files: bundle.files,
+    module,
+    fetched: { kernel, stages, cached: bundle.cached, elapsedMs: since() },
+    bundle,
   };
 }
 
@@ -329,14 +389,16 @@ export async function loadClassifier(modelBaseUrl = 'models/default/', options =
  */
 export async function classifierFromFiles(files, options = {}, make = (inner, load) => new Classifier(inner, load)) {
   const started = performance.now();
-  const wasm = await initWasm(options.kernel);
+  const wasm = await initWasm(options.kernel, options.module);
   const { model, table, tokenizer } = files;
+  const setupStarted = performance.now();
   const inner = new wasm.IntentClassifier(model, table, tokenizer);
+  const { stages = {}, elapsedMs = 0, cached = [] } = options.fetched ?? {};
   return make(inner, {
-    loadMs: performance.now() - started,
-    loadStages: {},
+    loadMs: elapsedMs + performance.now() - started,
+    loadStages: options.fetched ? { ...stages, setupMs: performance.now() - setupStarted } : {},
     bytes: { model: model.length, table: table.length, tokenizer: tokenizer.length },
-    cached: [],
+    cached,
   });
 }
 
@@ -424,12 +486,24 @@ export class WorkerClassifier {
   #next = 0;
 
   static async start(source, options) {
+    // In browsers the page fetches the files and compiles the wasm while the worker's own
+    // scripts load, then hands both over: the downloads start a module waterfall earlier.
+    // Node's worker reads from disk itself.
+    const prefetched = platform.startWorker ? undefined : prefetch(source, options);
+    prefetched?.catch(() => {}); // awaited below, after the worker starts
     // Written out in full: the form bundlers recognise and bundle as a worker entry.
     const worker = platform.startWorker?.() ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     const clf = new WorkerClassifier(worker);
     const { kernel, cache } = options;
     try {
-      await clf.#call('load', [source.location, { kernel, cache, hubUrl: source.hubUrl }]);
+      if (prefetched) {
+        // Posted as copies (a millisecond for 2 MB): the page keeps its bytes for the cache.
+        const { files, module, fetched, bundle } = await prefetched;
+        await clf.#call('loadFiles', [files, { kernel: fetched.kernel, module, fetched }]);
+        await bundle.store();
+      } else {
+        await clf.#call('load', [source.location, { kernel, cache, hubUrl: source.hubUrl }]);
+      }
     } catch (e) {
       clf.dispose();
       throw e;

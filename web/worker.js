@@ -1,9 +1,10 @@
-// The worker behind loadClassifier(url, { worker: true }): one classifier, driven by
+// The worker behind loadClassifier(url, { worker: true }): one classifier, loaded from a
+// location ('load') or from files and a wasm module the page fetched ('loadFiles'), driven by
 // { id, method, args } messages, answering { id, result } or { id, error, errorType }. In
 // browsers it is a module Worker; in Node, web/node-worker.js drives `answer` from
 // worker_threads. The page Classifier it runs checks every argument (a message may be posted
 // directly); errorType ('TypeError', 'RangeError', ...) lets the caller rethrow the same type.
-import { loadClassifier } from './classifier.js';
+import { classifierFromFiles, loadClassifier } from './classifier.js';
 
 let clf;
 const METHODS = new Set(['classify', 'classifyBatch', 'setThreshold', 'logits', 'logitsForIds', 'tokenIds', 'info']);
@@ -14,6 +15,9 @@ export async function answer({ id, method, args }) {
     let result;
     if (method === 'load') {
       clf = await loadClassifier(args[0], { ...args[1], worker: false });
+    } else if (method === 'loadFiles') {
+      // The page fetched the files and compiled the wasm (WorkerClassifier.start).
+      clf = await classifierFromFiles(args[0], args[1]);
     } else if (!clf) {
       throw new Error('the classifier is not loaded');
     } else if (!METHODS.has(method)) {

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, openDemo, ROOT, LIMIT } from './harness.mjs';
+import { launch, openDemo, ROOT, LIMIT, DEADLINE } from './harness.mjs';
 
 const expected = JSON.parse(readFileSync(join(ROOT, 'tests/browser/expected.json'), 'utf8'));
 const parityTexts = JSON.parse(readFileSync(join(ROOT, 'tests/browser/parity-texts.json'), 'utf8'));
@@ -166,6 +166,7 @@ test('dispose: later calls fail with an Error, in both modes; worker load errors
     assert.equal(out.ok, 'timer');
     assert.match(out.error, /disposed/);
   }
+  const before = direct.errors.length;
   const failed = await direct.page.evaluate(async () => {
     const { loadClassifier } = await import('/web/classifier.js');
     try {
@@ -176,6 +177,13 @@ test('dispose: later calls fail with an Error, in both modes; worker load errors
     }
   });
   assert.match(failed, /model\.safetensors: HTTP 404/);
+  // The page fetches a worker's files, so the browser logs the 404s this test asked for:
+  // one per bundle file, the last ones possibly after the load has already failed.
+  const deadline = Date.now() + DEADLINE.action;
+  while (direct.errors.length - before < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const logged = direct.errors.splice(before);
+  assert.equal(logged.length, 3, `the three 404s, within ${DEADLINE.action} ms: ${logged}`);
+  assert.ok(logged.every((e) => /status of 404/.test(e)), `unexpected errors: ${logged}`);
 });
 
 test('evidence never throws on odd input', LIMIT, async () => {
