@@ -140,6 +140,12 @@ impl Classifier {
         self.logits_for_ids(&self.encoder.encode(text))
     }
 
+    /// The pooled features ([features], after ReLU) the linear head reads, for analysis.
+    pub fn features(&self, text: &str) -> Vec<f32> {
+        let ids = self.encoder.encode(text);
+        self.network.features(&self.table.lookup(&ids), ids.len())
+    }
+
     /// Explains the top logit of `text`: per channel its max-pool window and contribution,
     /// per token the sum of the shares of the windows covering it, with its offsets.
     pub fn evidence(&self, text: &str) -> Evidence {

@@ -43,6 +43,9 @@ struct LogitsArgs {
     texts: PathBuf,
     #[arg(long)]
     out: PathBuf,
+    /// Also write each text's pooled features (what the linear head reads).
+    #[arg(long)]
+    features: bool,
 }
 
 #[derive(clap::Args)]
@@ -94,12 +97,16 @@ fn write_logits(args: &LogitsArgs) -> Result<()> {
     let rows: Vec<serde_json::Value> = texts
         .iter()
         .map(|t| {
-            serde_json::json!({
+            let mut row = serde_json::json!({
                 "text": t,
                 "ids": classifier.encoder().encode(t),
                 "logits": classifier.logits(t),
                 "result": classifier.classify(t, &Default::default()),
-            })
+            });
+            if args.features {
+                row["features"] = classifier.features(t).into();
+            }
+            row
         })
         .collect();
     std::fs::write(&args.out, serde_json::to_vec(&rows)?)
