@@ -55,10 +55,10 @@ const env = await launch({
 try {
   const query = `?model=${encodeURIComponent(MODEL)}${KERNEL ? `&kernel=${KERNEL}` : ''}`;
   const firstResult = {
-    'localhost, model in a worker (the demo)': await coldLoads(env, query, COLD_LOADS),
-    'localhost, model on the page': await coldLoads(env, `${query}&worker=0`, COLD_LOADS),
+    'localhost, model on the page (the demo)': await coldLoads(env, `${query}&worker=0`, COLD_LOADS),
+    'localhost, model in a worker': await coldLoads(env, `${query}&worker=1`, COLD_LOADS),
     // On the page, not in a worker: CDP's network emulation throttles the page's own
-    // fetches only, and in worker mode the worker fetches the bundle and the wasm.
+    // fetches only, not a worker's scripts.
     '10 Mbit/s, 40 ms RTT, model on the page': await coldLoads(env, `${query}&worker=0`, COLD_LOADS, SLOW_NETWORK),
   };
   const page = await env.browser.newPage();

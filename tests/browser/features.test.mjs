@@ -16,7 +16,7 @@ let worker; // the demo as a visitor gets it: the model in a module worker
 let direct; // the model on the page
 before(async () => {
   env = await launch();
-  worker = await openDemo(env);
+  worker = await openDemo(env, '?worker=1');
   direct = await openDemo(env, '?worker=0');
 });
 after(async () => env?.close());

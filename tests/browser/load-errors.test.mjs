@@ -43,7 +43,7 @@ let demo;
 before(async () => {
   rmSync(BAD, { recursive: true, force: true });
   env = await launch();
-  demo = await openDemo(env);
+  demo = await openDemo(env, '?worker=1');
 });
 after(async () => {
   await env?.close();
