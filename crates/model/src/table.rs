@@ -505,6 +505,50 @@ mod tests {
     }
 
     #[test]
+    fn two_values_per_byte_halve_the_error_and_round_trip() {
+        // Pseudo-random values (xorshift32): every sub-space is filled, as in PCA rows.
+        let mut state = 0x9E37_79B9u32;
+        let values: Vec<f32> = (0..2000 * 8)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 8) as f32 / (1 << 24) as f32 - 0.5
+            })
+            .collect();
+        let mse = |t: &EmbeddingTable| {
+            let back = t.dequantize();
+            values
+                .iter()
+                .zip(&back)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f32>()
+        };
+        let (four, two) = (
+            EmbeddingTable::quantize(&values, 8),
+            EmbeddingTable::quantize_with(&values, 8, 2),
+        );
+        let Storage::ProductQuantized { sub_dim, codes, .. } = &two.storage else {
+            panic!("product-quantized")
+        };
+        assert_eq!((*sub_dim, codes.len()), (2, 2000 * 4));
+        assert!(
+            mse(&two) < 0.5 * mse(&four),
+            "{} vs {}",
+            mse(&two),
+            mse(&four)
+        );
+        let (back, _) = EmbeddingTable::parse(&two.serialize(&meta(8))).unwrap();
+        assert_eq!(back, two);
+        // A sub-vector width that does not divide the row spans the whole row.
+        let odd = EmbeddingTable::quantize_with(&values[..30 * 8], 8, 3);
+        assert!(matches!(
+            odd.storage,
+            Storage::ProductQuantized { sub_dim: 8, .. }
+        ));
+    }
+
+    #[test]
     fn serialize_parse_round_trip() {
         let table = EmbeddingTable::quantize(&[0.5, -1.0, 0.25, 0.0, 0.0, 0.0], 3);
         let (back, back_meta) = EmbeddingTable::parse(&table.serialize(&meta(3))).unwrap();
