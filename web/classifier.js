@@ -91,7 +91,7 @@ function buildOf(kernel) {
  * The wasm build of `kernel`, fetched and compiled (while it streams in) into a
  * WebAssembly.Module: a page compiles it for its worker while the worker's scripts load.
  */
-export async function compileWasm(kernel = detectKernel()) {
+async function compileWasm(kernel = detectKernel()) {
   const url = buildOf(kernel).wasm();
   try {
     return await WebAssembly.compileStreaming(fetch(url));
