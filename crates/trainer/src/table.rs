@@ -72,7 +72,8 @@ pub struct TableArgs {
     #[arg(long, value_enum, default_value_t = RowStorage::Pq)]
     pub quantization: RowStorage,
     /// Dims per byte of a product-quantized row: 4 for English; 2 keeps apart the many CJK
-    /// characters of a bilingual vocabulary at twice the bytes.
+    /// characters of a bilingual vocabulary at twice the bytes. When it does not divide
+    /// --dims, one sub-vector spans the row.
     #[arg(long, default_value_t = model::table::SUB_DIM)]
     pub pq_sub_dim: usize,
     /// PCA dimensions kept.
@@ -442,14 +443,8 @@ pub fn run(args: &TableArgs) -> Result<()> {
         }
     };
 
-    if args.quantization == RowStorage::Pq
-        && (args.pq_sub_dim == 0 || !args.dims.is_multiple_of(args.pq_sub_dim))
-    {
-        bail!(
-            "--pq-sub-dim {} is not a divisor of --dims {}",
-            args.pq_sub_dim,
-            args.dims
-        );
+    if args.pq_sub_dim == 0 {
+        bail!("--pq-sub-dim must be at least 1");
     }
     let pca = pca(&matrix, &ids, args.dims)?;
     let projected = pca.project(&matrix, &ids);
