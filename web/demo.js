@@ -1,6 +1,7 @@
 // The demo page: classify as you type (on the page: its first answer comes sooner than from
-// a module worker, and a keystroke's work stays under 5 ms; the page measures that), draw the energy against a threshold you can move, highlight the tokens
-// that drove the decision, and show the model card.
+// a module worker, and a keystroke's work stays under 5 ms; the page measures that), draw
+// the energy against a threshold you can move, highlight the tokens that drove the
+// decision, and show the model card.
 //   ?model=DIR  another bundle   ?kernel=simd128|relaxed  a wasm build   ?worker=1  in a worker
 import { loadClassifier } from './classifier.js';
 import { isCalibrated, render, renderCard, renderChips, setUpThreshold } from './result-view.js';

@@ -12,8 +12,8 @@ const parityTexts = JSON.parse(readFileSync(join(ROOT, 'tests/browser/parity-tex
 const ODD_ARGUMENTS = JSON.parse(readFileSync(join(ROOT, 'tests/odd-arguments.json'), 'utf8'));
 
 let env;
-let worker; // the demo as a visitor gets it: the model in a module worker
-let direct; // the model on the page
+let worker; // the demo with ?worker=1: the model in a module worker
+let direct; // the demo as a visitor gets it: the model on the page
 before(async () => {
   env = await launch();
   worker = await openDemo(env, '?worker=1');
