@@ -21,12 +21,12 @@ Needs numpy and safetensors (pip install numpy safetensors).
 """
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
+from safetensors import safe_open
 from safetensors.numpy import load_file
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -51,9 +51,8 @@ def features(bundle, name, texts):
 
 
 def bundle_labels(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    return json.loads(json.loads(raw[8:8 + n])["__metadata__"]["labels"])
+    with safe_open(path, "numpy") as f:
+        return json.loads(f.metadata()["labels"])
 
 
 def head(bundle):
