@@ -4,8 +4,7 @@ domains.json:
 - few-shot: 5 evaluation domains (chosen once with the seed, written into the set); of
   their 75 intents the model sees K training sentences each (seeded subsets of `train`),
   K validation sentences each (of `val`) for the threshold, and CLINC150's `oos_train` /
-  `oos_val` negatives; it is scored on the intents' whole `test` + `oos_test`. A body may
-  be pre-trained on `pretrain.json`: the other 5 domains' intents, with the same negatives.
+  `oos_val` negatives; it is scored on the intents' whole `test` + `oos_test`.
 - same-domain unknowns (TEXTOIR-style open intent): a quarter of each domain's intents
   (seeded) is held out; the model trains on the rest (`train`, `val`, `oos_*` as given) and
   the held-out intents' `test` sentences join `oos_test` as unknowns. Their `train` and `val`
@@ -48,11 +47,7 @@ def few_shot(data, domains, seed, shots):
             "oos_val": data["oos_val"],
             "oos_test": data["oos_test"],
         }
-    # What a pre-trained body may learn from: the other domains' intents, whole.
-    others = set(i for d in names if d not in chosen for i in domains[d])
-    pretrain = {split: [r for r in data[split] if r[1] in others] for split in ("train", "val", "test")}
-    pretrain.update({k: data[k] for k in ("oos_train", "oos_val", "oos_test")})
-    return chosen, sets, pretrain
+    return chosen, sets
 
 
 def same_domain(data, domains, seed):
@@ -82,10 +77,9 @@ def main():
     domains = json.load(open(a.domains))
     out = Path(a.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    chosen, sets, pretrain = few_shot(data, domains, a.seed, SHOTS)
+    chosen, sets = few_shot(data, domains, a.seed, SHOTS)
     for k, s in sets.items():
         json.dump(s, open(out / f"{k}-shot.json", "w"))
-    json.dump(pretrain, open(out / "pretrain.json", "w"))
     held, open_set = same_domain(data, domains, a.seed)
     # Only the held-out intents' test sentences, as unknowns: their own AUROC and recall.
     held_only = dict(open_set, oos_test=open_set.pop("held_out_test"))

@@ -7,9 +7,6 @@
 # trainer evaluate on its test + oos_test. Writes bench/results/fewshot.md.
 #   bench/fewshot.sh [EPOCHS] [SET ...]        (default: 50 epochs, every set)
 #   TRAINER=target/debug/trainer EXTRA="--synthetic tokens" bench/fewshot.sh 50 5-shot
-#   BODY=30 bench/fewshot.sh 50 5-shot 10-shot  first pre-trains a body for 30 epochs on the other
-#                                              5 domains (pretrain.json), each set starts from it
-#                                              (EXTRA="--freeze-body": its filters stay fixed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS="${1:-50}"
@@ -21,13 +18,6 @@ OUT=bench/out/fewshot
 [ -x "$TRAINER" ] || { echo "bench/fewshot.sh: no trainer at $TRAINER (cargo build -p trainer --release)" >&2; exit 1; }
 python3 bench/fewshot.py --data examples/clinc150/data_full.json --domains examples/clinc150/domains.json \
   --out-dir "$OUT" --seed 1
-GIVEN_EXTRA="${EXTRA:-}"   # as given, for the results' command line
-if [ -n "${BODY:-}" ]; then
-  body="$OUT/body-pretrain-$BODY"   # kept: the same epochs reuse it
-  [ -f "$body/body.safetensors" ] || "$TRAINER" train --data "$OUT/pretrain.json" \
-    --table assets/minilm-l6-v2 --out "$body" --epochs "$BODY" --save-body --quiet > "$body.train.txt"
-  EXTRA="--body $body ${EXTRA:-}"
-fi
 for set in "${SETS[@]}"; do
   started=$SECONDS
   # shellcheck disable=SC2086  # EXTRA is a list of flags
@@ -41,9 +31,9 @@ for set in "${SETS[@]}"; do
       --json "$OUT/$set.held-only.report.json" --plots "$OUT/plots-$set-held" > /dev/null
   fi
 done
-python3 - "$OUT" "$EPOCHS" "$GIVEN_EXTRA" "${BODY:-}" "${SETS[@]}" <<'PY'
+python3 - "$OUT" "$EPOCHS" "${EXTRA:-}" "${SETS[@]}" <<'PY'
 import datetime, json, sys
-out, epochs, extra, body, *sets = sys.argv[1:]
+out, epochs, extra, *sets = sys.argv[1:]
 choices = json.load(open(f"{out}/choices.json"))
 
 def in_scope_recall(r):
@@ -64,9 +54,9 @@ for s in sets:
         rows.append(f"| same-domain, held-out intents only | {h['known']} / {h['unknown']} | {h['in_scope_accuracy']*100:.2f}% |"
                     f" {h['closed_set_accuracy']*100:.2f}% | {h['auroc']:.4f} | {h['oos_recall']*100:.2f}% | {in_scope_recall(h)*100:.2f}% | |")
 text = f"""
-## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: {epochs} epochs, default flags{(' + ' + extra) if extra else ''}{(', from a body pre-trained for ' + body + ' epochs on the other 5 domains') if body else ''}
+## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: {epochs} epochs, default flags{(' + ' + extra) if extra else ''}
 
-`{('BODY=' + body + ' ') if body else ''}{('EXTRA="' + extra + '" ') if extra else ''}bench/fewshot.sh {epochs} {' '.join(sets)}`; seed 1. Evaluation domains: {', '.join(choices['eval_domains'])}.
+`{('EXTRA="' + extra + '" ') if extra else ''}bench/fewshot.sh {epochs} {' '.join(sets)}`; seed 1. Evaluation domains: {', '.join(choices['eval_domains'])}.
 Held out in same-domain: {len(choices['held_out_intents'])} intents (in choices.json). Threshold: the trainer's default
 rule on each set's own validation split; "in-scope recall" is the share of known test sentences accepted at it.
 

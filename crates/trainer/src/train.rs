@@ -12,7 +12,6 @@ pub use training::train::*;
 
 use crate::checkpoint;
 use crate::data::{DataArgs, Dataset};
-use training::body::{Body, BODY_FILE};
 use training::network::Network;
 use training::optim::AdamW;
 
@@ -47,18 +46,6 @@ pub struct TrainArgs {
     /// Continue from --checkpoint (same flags; --epochs is the new total).
     #[arg(long, requires = "checkpoint")]
     pub resume: bool,
-    /// Start from this pre-trained body (conv filters and BatchNorm of a run over the same
-    /// table, written by --save-body) instead of random filters: a body.safetensors file, or
-    /// a directory holding one.
-    #[arg(long)]
-    pub body: Option<PathBuf>,
-    /// With --body: keep its conv filters fixed, training BatchNorm and the head only.
-    #[arg(long, requires = "body")]
-    pub freeze_body: bool,
-    /// Also write the trained body (body.safetensors) into the bundle directory, for other
-    /// runs' --body. The page never fetches it.
-    #[arg(long)]
-    pub save_body: bool,
 }
 
 impl TrainArgs {
@@ -77,7 +64,6 @@ impl TrainArgs {
             "threshold",
             "threshold_rule",
             "weights_dtype",
-            "save_body",
         ] {
             map.remove(not_defining);
         }
@@ -217,35 +203,7 @@ fn open_metrics_log(path: &Path, epochs_done: usize) -> Result<std::fs::File> {
 pub fn train(args: &TrainArgs, dataset: &Dataset, embeddings: &Embeddings) -> Result<Trained> {
     let mut console = Console::new(args, args.run_settings(embeddings)?);
     let device = device(&args.device)?;
-    let body = args
-        .body
-        .as_deref()
-        .map(|path| {
-            load_body(path).map(|mut body| {
-                body.frozen = args.freeze_body;
-                body
-            })
-        })
-        .transpose()?;
-    train_observed(
-        &args.config,
-        dataset,
-        embeddings,
-        body.as_ref(),
-        &device,
-        &mut console,
-    )
-}
-
-/// `--body`: a body.safetensors file, or a directory holding one.
-fn load_body(path: &Path) -> Result<Body> {
-    let file = if path.is_dir() {
-        path.join(BODY_FILE)
-    } else {
-        path.to_path_buf()
-    };
-    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-    Body::parse(&bytes, &file.display().to_string())
+    train_observed(&args.config, dataset, embeddings, &device, &mut console)
 }
 
 /// `--metrics-log`, or `<out>.metrics.jsonl`, with its directory created.
@@ -322,14 +280,8 @@ fn bundle_name(out: &Path) -> String {
         .unwrap_or_else(|| "intent-classifier".into())
 }
 
-/// Writes the bundle directory atomically, plus its evaluation JSON and plots, and with
-/// `body` the trained body.
-pub fn write_bundle(
-    out: &Path,
-    trained: &Trained,
-    embeddings: &Embeddings,
-    body: Option<&Body>,
-) -> Result<()> {
+/// Writes the bundle directory atomically, plus its evaluation JSON and plots.
+pub fn write_bundle(out: &Path, trained: &Trained, embeddings: &Embeddings) -> Result<()> {
     let metrics = serde_json::to_vec_pretty(&trained.meta.metrics)?;
     let mut files = vec![
         (MODEL_FILE, trained.model_bytes.clone()),
@@ -342,9 +294,6 @@ pub fn write_bundle(
         ),
     ];
     files.extend(trained.plots.iter().cloned());
-    if let Some(body) = body {
-        files.push((BODY_FILE, body.to_bytes()));
-    }
     crate::output::write_dir_atomically(out, &files)
 }
 
@@ -367,14 +316,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             Ok(trained)
         })
         .map_err(|e| crate::interrupt::with_output_cleaned(e, &args.out))?;
-    let body = args
-        .save_body
-        .then(|| {
-            let table_sha256 = sha256_hex(&embeddings.table_bytes);
-            Body::of(&trained.network, &table_sha256, &dataset.source)
-        })
-        .transpose()?;
-    write_bundle(&args.out, &trained, &embeddings, body.as_ref())?;
+    write_bundle(&args.out, &trained, &embeddings)?;
     print!(
         "{}",
         trained

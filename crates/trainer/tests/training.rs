@@ -163,7 +163,7 @@ fn tiny_training_learns_and_the_bundle_reproduces_the_network() {
     );
     // Write, reload, compare: the bundle's scalar forward equals candle's within 1e-4.
     let dir = std::env::temp_dir().join(format!("bundle-test-{}", std::process::id()));
-    train::write_bundle(&dir, &trained, &emb, None).unwrap();
+    train::write_bundle(&dir, &trained, &emb).unwrap();
     let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
     let (m, t, k) = (read(MODEL_FILE), read(TABLE_FILE), read(TOKENIZER_FILE));
     let clf = Classifier::load(BundleFiles {
@@ -229,8 +229,7 @@ fn an_observer_sees_every_step_and_epoch_and_can_cancel() {
     let emb = embeddings();
     let args = args(&["--epochs", "2"]);
     let mut seen = Recorder::default();
-    let observed =
-        train::train_observed(&args.config, &ds, &emb, None, &Device::Cpu, &mut seen).unwrap();
+    let observed = train::train_observed(&args.config, &ds, &emb, &Device::Cpu, &mut seen).unwrap();
     let epochs: Vec<usize> = seen.epochs.iter().map(|e| e.epoch).collect();
     assert_eq!(epochs, [1, 2]);
     assert_eq!(
@@ -252,7 +251,7 @@ fn an_observer_sees_every_step_and_epoch_and_can_cancel() {
         cancel_at: Some((2, 1)),
         ..Default::default()
     };
-    let err = train::train_observed(&args.config, &ds, &emb, None, &Device::Cpu, &mut cancelling)
+    let err = train::train_observed(&args.config, &ds, &emb, &Device::Cpu, &mut cancelling)
         .err()
         .expect("the run stops when the observer says so");
     assert!(

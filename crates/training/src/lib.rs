@@ -4,7 +4,6 @@
 //! `plots` + `model_card` (what the bundle says of itself); `typos` makes the misspellings
 //! training sees. No file system, threads, terminal or command line: those are the caller's.
 
-pub mod body;
 pub mod calibration;
 pub mod data;
 pub mod evaluate;

@@ -15,7 +15,6 @@ use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
-use crate::body::Body;
 use crate::calibration;
 use crate::data::Dataset;
 use crate::evaluate::{self, ThresholdRule};
@@ -474,7 +473,6 @@ pub fn train_observed(
     config: &TrainConfig,
     dataset: &Dataset,
     embeddings: &Embeddings,
-    body: Option<&Body>,
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<Trained> {
@@ -486,14 +484,7 @@ pub fn train_observed(
         config.seed,
         &prepared.device,
     )?;
-    if let Some(body) = body {
-        body.apply(&mut network, &sha256_hex(&embeddings.table_bytes))?;
-    }
-    let mut trainable = network.trainable();
-    if body.is_some_and(|b| b.frozen) {
-        trainable.drain(..network.conv_weights.len());
-    }
-    let mut optimizer = AdamW::new(trainable, config.lr, 0.0)?;
+    let mut optimizer = AdamW::new(network.trainable(), config.lr, 0.0)?;
     let mut progress = start_or_resume(
         config,
         dataset,
@@ -539,7 +530,7 @@ pub fn train_observed(
         };
         observer.epoch_done(&entry, state)?;
     }
-    export(config, dataset, embeddings, body, network, &prepared.arch)
+    export(config, dataset, embeddings, network, &prepared.arch)
 }
 
 /// The network's shape from the flags, refusing flags and data no run can use.
@@ -948,7 +939,6 @@ fn bundle_meta(
     config: &TrainConfig,
     dataset: &Dataset,
     embeddings: &Embeddings,
-    body: Option<&Body>,
     arch: &Architecture,
 ) -> BundleMeta {
     BundleMeta {
@@ -964,7 +954,6 @@ fn bundle_meta(
             "data": dataset.source,
             "train_sentences": dataset.train.len(),
             "negative_sentences": dataset.negatives_train.len(),
-            "body": body.map(|b| &b.trained_on),
             "examples": suggestions(dataset),
             "unix_time": web_time::SystemTime::now()
                 .duration_since(web_time::UNIX_EPOCH)
@@ -982,13 +971,12 @@ fn export(
     config: &TrainConfig,
     dataset: &Dataset,
     embeddings: &Embeddings,
-    body: Option<&Body>,
     network: Network,
     arch: &Architecture,
 ) -> Result<Trained> {
     let weights = network.folded()?;
     let dtype = config.weights_dtype.safetensors();
-    let mut meta = bundle_meta(config, dataset, embeddings, body, arch);
+    let mut meta = bundle_meta(config, dataset, embeddings, arch);
     let classifier = Classifier::load(BundleFiles {
         model: &weights.serialize_as(&meta, dtype),
         table: &embeddings.table_bytes,

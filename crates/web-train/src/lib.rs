@@ -118,14 +118,8 @@ fn run(
         total_epochs: config.epochs,
         epochs: Vec::new(),
     };
-    let trained = train::train_observed(
-        &config,
-        &dataset,
-        &embeddings,
-        None,
-        &Device::Cpu,
-        &mut observer,
-    )?;
+    let trained =
+        train::train_observed(&config, &dataset, &embeddings, &Device::Cpu, &mut observer)?;
     Ok(TrainedBundle {
         trained,
         epochs: observer.epochs,
