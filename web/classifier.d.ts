@@ -21,6 +21,11 @@ export interface Classification {
   threshold: number;
   /** The best `topK` intents, most probable first. */
   top: IntentScore[];
+  /**
+   * The text as the model read it, present only when typos were repaired: a word one edit
+   * from a training word, and not a word the tokenizer knows whole, is read as that word.
+   */
+  repaired?: string;
   /** Only with `{ evidence: true }`: which tokens drove the top intent. */
   evidence?: Evidence;
 }

@@ -62,7 +62,10 @@ function renderEvidence(text, evidence) {
 export function render(r, text, { calibrated = false } = {}) {
   $('intent').textContent = r.known ? r.intent : 'unknown';
   $('intent').className = r.known ? 'intent known' : 'intent unknown';
-  $('confidence').textContent = `confidence ${pct(r.confidence)}${calibrated ? ' (calibrated)' : ''}`;
+  // A repaired typo is shown, so a user sees what the model read.
+  $('confidence').textContent = `confidence ${pct(r.confidence)}${calibrated ? ' (calibrated)' : ''}${
+    r.repaired ? `, read as “${r.repaired}”` : ''
+  }`;
   // Energy gauge: lower is more familiar. Scale around the threshold.
   const lo = r.threshold - 12;
   const hi = r.threshold + 6;

@@ -123,3 +123,19 @@ test(`${ODD.length} odd queries (tests/odd-queries.json) return valid results wi
   // Texts that are not strings are refused: tests/odd-arguments.json in features.test.mjs.
   assert.deepEqual(demo.errors, []);
 });
+
+test('a typo is read as the training word it is one edit from, and the page says so', LIMIT, async () => {
+  // Misspellings the everyday data does not contain (it has "wether" and "tomorow" itself).
+  const typed = 'weathr forcast tomorrw';
+  const r = await demo.page.evaluate((t) => window.classify(t), typed);
+  assert.equal(r.repaired, 'weather forecast tomorrow');
+  assert.equal(r.intent, 'weather');
+  const spelt = await demo.page.evaluate(() => window.classify('weather forecast tomorrow'));
+  assert.equal(spelt.repaired, undefined);
+  assert.equal(r.energy, spelt.energy);
+  await demo.page.fill('#query', typed);
+  await demo.page.waitForFunction(() => document.getElementById('confidence').textContent.includes('read as'), null, {
+    timeout: 10_000,
+  });
+  assert.match(await demo.page.textContent('#confidence'), /read as “weather forecast tomorrow”/);
+});

@@ -72,6 +72,9 @@ pub struct BundleMeta {
     pub training: serde_json::Value,
     /// Evaluation figures written by the trainer: shown, never interpreted.
     pub metrics: serde_json::Value,
+    /// The training data's words, most frequent first, that typos are repaired toward
+    /// ([`crate::spelling`]); empty (or absent from the file): no repair.
+    pub spelling: Vec<String>,
 }
 
 impl BundleMeta {
@@ -88,6 +91,7 @@ impl BundleMeta {
             ("table_sha256".into(), self.table_sha256.clone()),
             ("training".into(), json(&self.training)),
             ("metrics".into(), json(&self.metrics)),
+            ("spelling".into(), json(&self.spelling)),
         ])
     }
 
@@ -153,6 +157,18 @@ impl BundleMeta {
             Some(text) => parse::<serde_json::Value>(key, text),
             None => Ok(serde_json::Value::Null),
         };
+        let spelling: Vec<String> = match map.get("spelling") {
+            Some(text) => parse("spelling", text)?,
+            None => Vec::new(),
+        };
+        if let Some(bad) = spelling.iter().find(|w| {
+            w.len() < crate::spelling::MIN_TYPED_LEN || !w.bytes().all(|b| b.is_ascii_lowercase())
+        }) {
+            return Err(err(format!(
+                "metadata `spelling` holds {bad:?}; expected lowercase ASCII words of {} or more letters",
+                crate::spelling::MIN_TYPED_LEN
+            )));
+        }
         Ok(Self {
             format_version,
             architecture,
@@ -163,6 +179,7 @@ impl BundleMeta {
             table_sha256: get("table_sha256")?.clone(),
             training: optional("training")?,
             metrics: optional("metrics")?,
+            spelling,
         })
     }
 }

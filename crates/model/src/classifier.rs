@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::bundle::{sha256_hex, TABLE_FILE, TOKENIZER_FILE};
 use crate::decision::{decide, Classification};
 use crate::forward::{ChannelEvidence, TextCnn};
+use crate::spelling::{Repaired, Speller};
 use crate::table::TableMeta;
 use crate::{BundleError, BundleFiles, BundleMeta, EmbeddingTable, ModelWeights, TextEncoder};
 
@@ -60,6 +61,7 @@ pub struct Classifier {
     table_meta: TableMeta,
     network: TextCnn,
     meta: BundleMeta,
+    speller: Speller,
 }
 
 impl Classifier {
@@ -110,6 +112,7 @@ impl Classifier {
             table,
             table_meta,
             network,
+            speller: Speller::new(&meta.spelling),
             meta,
         })
     }
@@ -136,26 +139,61 @@ impl Classifier {
         self.network.logits(&embedded, ids.len())
     }
 
-    pub fn logits(&self, text: &str) -> Vec<f32> {
-        self.logits_for_ids(&self.encoder.encode(text))
-    }
-
-    /// The pooled features ([features], after ReLU) the linear head reads, for analysis.
-    pub fn features(&self, text: &str) -> Vec<f32> {
-        let ids = self.encoder.encode(text);
-        self.network.features(&self.table.lookup(&ids), ids.len())
-    }
-
-    /// Explains the top logit of `text`: per channel its max-pool window and contribution,
-    /// per token the sum of the shares of the windows covering it, with its offsets.
-    pub fn evidence(&self, text: &str) -> Evidence {
+    /// `text` cut to the most the tokenizer reads, with its typos repaired (None: nothing
+    /// to repair). The one place a query is prepared, so every entry point reads it alike.
+    fn read(&self, text: &str) -> (String, Option<Repaired>) {
         let text = match text.char_indices().nth(self.encoder.char_bound()) {
             Some((cut, _)) => &text[..cut],
             None => text,
         };
-        let (ids, offsets) = match self.encoder.tokenizer().encode(text, true) {
+        let tokenizer = self.encoder.tokenizer();
+        // One piece that spells the word (after a word-start mark such as `▁`); an unknown
+        // token is one piece too, but it does not spell the word.
+        let known_whole = |word: &str| {
+            tokenizer
+                .encode_fast(word, false)
+                .is_ok_and(|e| match e.get_ids() {
+                    [id] => tokenizer.id_to_token(*id).is_some_and(|piece| {
+                        piece
+                            .trim_start_matches(|c: char| !c.is_ascii_alphabetic())
+                            .eq_ignore_ascii_case(word)
+                    }),
+                    _ => false,
+                })
+        };
+        match self.speller.repair(text, known_whole) {
+            Some(repaired) => (repaired.text.clone(), Some(repaired)),
+            None => (text.to_string(), None),
+        }
+    }
+
+    /// Token ids the model reads for `text` (typos repaired, special tokens included).
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        self.encoder.encode(&self.read(text).0)
+    }
+
+    pub fn logits(&self, text: &str) -> Vec<f32> {
+        self.logits_for_ids(&self.encode(text))
+    }
+
+    /// The pooled features ([features], after ReLU) the linear head reads, for analysis.
+    pub fn features(&self, text: &str) -> Vec<f32> {
+        let ids = self.encode(text);
+        self.network.features(&self.table.lookup(&ids), ids.len())
+    }
+
+    /// Explains the top logit of `text`: per channel its max-pool window and contribution,
+    /// per token the sum of the shares of the windows covering it, with its offsets into
+    /// `text` as typed (a repaired word's tokens point at the word as typed).
+    pub fn evidence(&self, text: &str) -> Evidence {
+        let (read, repaired) = self.read(text);
+        let (ids, offsets) = match self.encoder.tokenizer().encode(read.as_str(), true) {
             Ok(e) => (e.get_ids().to_vec(), e.get_offsets().to_vec()),
             Err(_) => (Vec::new(), Vec::new()),
+        };
+        let typed = |offset: usize, is_end: bool| match &repaired {
+            Some(r) => r.typed_offset(offset, is_end),
+            None => offset,
         };
         let embedded = self.table.lookup(&ids);
         let explained = self.network.explain(&embedded, ids.len(), None);
@@ -173,8 +211,8 @@ impl Classifier {
             .zip(&explained.token_contributions)
             .map(|((&id, &(s, e)), &contribution)| TokenEvidence {
                 token: self.encoder.tokenizer().id_to_token(id).unwrap_or_default(),
-                start: utf16(s),
-                end: utf16(e),
+                start: utf16(typed(s, false)),
+                end: utf16(typed(e, true)),
                 contribution,
             })
             .collect();
@@ -192,12 +230,15 @@ impl Classifier {
             .threshold
             .filter(|t| !t.is_nan())
             .unwrap_or(self.meta.threshold);
-        decide(
-            &self.logits(text),
+        let (read, repaired) = self.read(text);
+        let mut classification = decide(
+            &self.logits_for_ids(&self.encoder.encode(&read)),
             &self.meta.labels,
             threshold,
             options.top_k,
             self.meta.temperature,
-        )
+        );
+        classification.repaired = repaired.map(|r| r.text);
+        classification
     }
 }

@@ -27,6 +27,9 @@ pub struct Classification {
     pub energy: f32,
     pub threshold: f32,
     pub top: Vec<Ranked>,
+    /// The query as the model read it, when typos were repaired ([`crate::spelling`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repaired: Option<String>,
 }
 
 /// -logsumexp(logits), computed stably.
@@ -82,6 +85,7 @@ pub fn decide(
                 probability: probabilities[i],
             })
             .collect(),
+        repaired: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod classifier;
 pub mod decision;
 pub mod error;
 pub mod forward;
+pub mod spelling;
 pub mod table;
 #[doc(hidden)]
 pub mod testkit;

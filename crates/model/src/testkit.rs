@@ -73,6 +73,7 @@ pub fn tiny_meta(arch: &Architecture, table: &[u8], tokenizer: &[u8]) -> BundleM
         table_sha256: sha256_hex(table),
         training: serde_json::Value::Null,
         metrics: serde_json::Value::Null,
+        spelling: Vec::new(),
     }
 }
 

@@ -174,6 +174,33 @@ fn temperature_is_optional_and_scales_only_the_probabilities() {
 }
 
 #[test]
+fn typos_are_repaired_toward_the_bundle_words_and_explained_where_typed() {
+    let words = r#"["weather","today","timer","five","minutes"]"#;
+    let clf = load(&with_meta("spelling", Some(words))).unwrap();
+    let typed = "wether todya!";
+    let r = clf.classify(typed, &Default::default());
+    assert_eq!(r.repaired.as_deref(), Some("weather today!"));
+    assert_eq!(clf.logits(typed), clf.logits("weather today!"));
+    assert_eq!(clf.encode(typed), vec![1, 2, 0]);
+    // Each repaired word's token points at the word as typed.
+    let spans: Vec<(usize, usize)> = clf
+        .evidence(typed)
+        .tokens
+        .iter()
+        .map(|t| (t.start, t.end))
+        .collect();
+    assert_eq!(spans, [(0, 6), (7, 12), (12, 13)]);
+    // Spelt right, or without words in the bundle: read as typed.
+    assert_eq!(
+        clf.classify("weather today", &Default::default()).repaired,
+        None
+    );
+    let plain = load(&valid()).unwrap();
+    assert_eq!(plain.classify(typed, &Default::default()).repaired, None);
+    assert_ne!(plain.logits(typed), plain.logits("weather today"));
+}
+
+#[test]
 fn twelve_faults_each_name_their_file() {
     let v = valid;
     let mut faults = Vec::new();
@@ -282,6 +309,12 @@ fn twelve_faults_each_name_their_file() {
         with_meta("temperature", Some("0.0")),
         "model.safetensors",
         &["temperature", "above 0"],
+    ));
+    faults.push(expect_error(
+        "spelling word that no typo repair can use",
+        with_meta("spelling", Some(r#"["weather","Two words"]"#)),
+        "model.safetensors",
+        &["spelling", "Two words"],
     ));
     faults.push(expect_error(
         "unknown format version",

@@ -61,7 +61,7 @@ fn odd_queries_give_valid_results() {
             "{name}: intent {}",
             c.intent
         );
-        let ids = clf.encoder().encode(&text);
+        let ids = clf.encode(&text);
         assert!(ids.len() <= MAX_LEN, "{name}: {} tokens", ids.len());
     }
 }

@@ -99,7 +99,7 @@ fn write_logits(args: &LogitsArgs) -> Result<()> {
         .map(|t| {
             let mut row = serde_json::json!({
                 "text": t,
-                "ids": classifier.encoder().encode(t),
+                "ids": classifier.encode(t),
                 "logits": classifier.logits(t),
                 "result": classifier.classify(t, &Default::default()),
             });

@@ -75,6 +75,18 @@ pub enum SyntheticNoise {
     None,
 }
 
+/// Whether a bundle repairs typos toward its training words ([`model::spelling`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Spelling {
+    /// A query word one edit from a word of the training sentences or negatives, and not a
+    /// word the tokenizer knows whole, is read as that word. The words ship in the bundle.
+    Repair,
+    /// Queries are read as typed.
+    Off,
+}
+
 /// The flags that define a training run: what a seed and data make into one model, the same
 /// from the command line (`trainer train`, which flattens this into its flags) and from a
 /// page. Its `Default` is the one home of the defaults; the shape's are
@@ -129,6 +141,9 @@ pub struct TrainConfig {
     /// step, in the known and negative training sentences (0: none).
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().typo_rate))]
     pub typo_rate: f64,
+    /// Typo repair at classification time (`off`: queries are read as typed).
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = TrainConfig::default().spelling))]
+    pub spelling: Spelling,
     /// Label smoothing of the cross-entropy (0: none).
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().label_smoothing))]
     pub label_smoothing: f64,
@@ -167,6 +182,7 @@ impl Default for TrainConfig {
             synthetic: SyntheticNoise::Table,
             noise_std: 1.0,
             typo_rate: 0.0,
+            spelling: Spelling::Repair,
             label_smoothing: 0.0,
             bn_stats: BnStats::Known,
             threshold_rule: ThresholdRule::Recall75,
@@ -961,6 +977,16 @@ fn bundle_meta(
                 .unwrap_or(0),
         }),
         metrics: serde_json::Value::Null,
+        spelling: match config.spelling {
+            Spelling::Repair => model::spelling::vocabulary(
+                dataset
+                    .train
+                    .iter()
+                    .map(|(text, _)| text.as_str())
+                    .chain(dataset.negatives_train.iter().map(String::as_str)),
+            ),
+            Spelling::Off => Vec::new(),
+        },
     }
 }
 

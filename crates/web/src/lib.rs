@@ -108,7 +108,7 @@ impl IntentClassifier {
     /// Token ids the model sees for `text`.
     #[wasm_bindgen(js_name = tokenIds)]
     pub fn token_ids(&self, text: &str) -> Vec<u32> {
-        self.inner.encoder().encode(text)
+        self.inner.encode(text)
     }
 
     /// Labels, threshold, shape, embedding source, training settings and metrics.
