@@ -5,7 +5,7 @@
 //
 //   import { loadClassifier } from 'intent-classifier';
 //   const clf = await loadClassifier('models/default/');   // or 'hf:user/repo', '/abs/dir/'
-//   clf.classify('weather tomorrow');  // { intent, known, confidence, energy, threshold, top }
+//   clf.classify('weather tomorrow');  // { intent, known, confidence, energy, threshold, top, repaired? }
 import { fetchBytes, openSource, platform } from './sources.js';
 
 export { env } from './hub.js';

@@ -291,7 +291,7 @@ out-of-scope sentences rejected; AUROC and FPR@95%TPR: energy as a known-vs-unkn
 ```js\n\
 import {{ loadClassifier }} from 'intent-classifier';\n\n\
 const clf = await loadClassifier('hf:user/repo'); // this repo's id; or a URL or path to these files\n\
-clf.classify('{example}'); // {{ intent, known, confidence, energy, threshold, top }}\n\
+clf.classify('{example}'); // {{ intent, known, confidence, energy, threshold, top, repaired? }}\n\
 ```\n\n\
 The files `model.safetensors`, `table.safetensors` and `tokenizer.json` are the bundle; \
 `loadClassifier` reads them from the repo's top level.\n",

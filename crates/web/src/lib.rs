@@ -64,7 +64,8 @@ impl IntentClassifier {
     }
 
     /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
-    /// plus `evidence` (which tokens drove the top intent) when `options.evidence`.
+    /// plus `repaired` (the text as read) when typos were repaired, and `evidence` (which
+    /// tokens drove the top intent) when `options.evidence`.
     /// `options`: JSON of `{ topK?, threshold?, evidence? }`.
     pub fn classify(&self, text: &str, options: Option<String>) -> Result<String, JsError> {
         let options = self::options(options)?;
