@@ -55,6 +55,19 @@ pub struct Evidence {
     pub channels: Vec<ChannelEvidence>,
 }
 
+/// A query as the model reads it: the part within the tokenizer's bound, and that part with
+/// its typos repaired when there were any.
+struct Read<'a> {
+    bounded: &'a str,
+    repaired: Option<Repaired>,
+}
+
+impl Read<'_> {
+    fn text(&self) -> &str {
+        self.repaired.as_ref().map_or(self.bounded, |r| &r.text)
+    }
+}
+
 pub struct Classifier {
     encoder: TextEncoder,
     table: EmbeddingTable,
@@ -139,13 +152,10 @@ impl Classifier {
         self.network.logits(&embedded, ids.len())
     }
 
-    /// `text` cut to the most the tokenizer reads, with its typos repaired (None: nothing
-    /// to repair). The one place a query is prepared, so every entry point reads it alike.
-    fn read(&self, text: &str) -> (String, Option<Repaired>) {
-        let text = match text.char_indices().nth(self.encoder.char_bound()) {
-            Some((cut, _)) => &text[..cut],
-            None => text,
-        };
+    /// `text` as the model reads it: cut to what the tokenizer reads, with its typos
+    /// repaired. The one place a query is prepared, so every entry point reads it alike.
+    fn read<'a>(&self, text: &'a str) -> Read<'a> {
+        let bounded = self.encoder.bounded(text);
         let tokenizer = self.encoder.tokenizer();
         // One piece that spells the word (after a word-start mark such as `▁`); an unknown
         // token is one piece too, but it does not spell the word.
@@ -161,15 +171,15 @@ impl Classifier {
                     _ => false,
                 })
         };
-        match self.speller.repair(text, known_whole) {
-            Some(repaired) => (repaired.text.clone(), Some(repaired)),
-            None => (text.to_string(), None),
+        Read {
+            bounded,
+            repaired: self.speller.repair(bounded, known_whole),
         }
     }
 
     /// Token ids the model reads for `text` (typos repaired, special tokens included).
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        self.encoder.encode(&self.read(text).0)
+        self.encoder.encode(self.read(text).text())
     }
 
     pub fn logits(&self, text: &str) -> Vec<f32> {
@@ -186,24 +196,25 @@ impl Classifier {
     /// per token the sum of the shares of the windows covering it, with its offsets into
     /// `text` as typed (a repaired word's tokens point at the word as typed).
     pub fn evidence(&self, text: &str) -> Evidence {
-        let (read, repaired) = self.read(text);
-        let (ids, offsets) = match self.encoder.tokenizer().encode(read.as_str(), true) {
+        let read = self.read(text);
+        let (ids, offsets) = match self.encoder.tokenizer().encode(read.text(), true) {
             Ok(e) => (e.get_ids().to_vec(), e.get_offsets().to_vec()),
             Err(_) => (Vec::new(), Vec::new()),
         };
-        let typed = |offset: usize, is_end: bool| match &repaired {
+        let typed = |offset: usize, is_end: bool| match &read.repaired {
             Some(r) => r.typed_offset(offset, is_end),
             None => offset,
         };
         let embedded = self.table.lookup(&ids);
         let explained = self.network.explain(&embedded, ids.len(), None);
         // Byte offsets → UTF-16 offsets, clamped onto char boundaries.
+        let typed_text = read.bounded;
         let utf16 = |byte: usize| {
-            let mut b = byte.min(text.len());
-            while !text.is_char_boundary(b) {
+            let mut b = byte.min(typed_text.len());
+            while !typed_text.is_char_boundary(b) {
                 b -= 1;
             }
-            text[..b].encode_utf16().count()
+            typed_text[..b].encode_utf16().count()
         };
         let tokens = ids
             .iter()
@@ -230,15 +241,15 @@ impl Classifier {
             .threshold
             .filter(|t| !t.is_nan())
             .unwrap_or(self.meta.threshold);
-        let (read, repaired) = self.read(text);
+        let read = self.read(text);
         let mut classification = decide(
-            &self.logits_for_ids(&self.encoder.encode(&read)),
+            &self.logits_for_ids(&self.encoder.encode(read.text())),
             &self.meta.labels,
             threshold,
             options.top_k,
             self.meta.temperature,
         );
-        classification.repaired = repaired.map(|r| r.text);
+        classification.repaired = read.repaired.map(|r| r.text);
         classification
     }
 }

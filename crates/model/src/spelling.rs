@@ -116,6 +116,7 @@ impl Speller {
     /// A speller over `words`, most frequent first (as [`vocabulary`] writes them).
     pub fn new(words: &[String]) -> Self {
         Self {
+            // Collected last to first, so a word listed twice keeps its first (best) rank.
             rank: words
                 .iter()
                 .enumerate()

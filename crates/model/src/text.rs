@@ -59,13 +59,18 @@ impl TextEncoder {
         self.max_len * CHARS_PER_TOKEN_BOUND
     }
 
+    /// `text` cut to its first `char_bound()` characters: all of it the model can read.
+    pub fn bounded<'a>(&self, text: &'a str) -> &'a str {
+        match text.char_indices().nth(self.char_bound()) {
+            Some((cut, _)) => &text[..cut],
+            None => text,
+        }
+    }
+
     /// Token ids of `text` (special tokens included, at most `max_len`). Never fails: text
     /// the tokenizer rejects yields no ids.
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        let text = match text.char_indices().nth(self.char_bound()) {
-            Some((cut, _)) => &text[..cut],
-            None => text,
-        };
+        let text = self.bounded(text);
         // `encode_fast`: the same ids, without the offsets only `evidence` needs.
         match self.tokenizer.encode_fast(text, true) {
             Ok(encoding) => encoding.get_ids().to_vec(),
