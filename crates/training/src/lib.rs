@@ -12,4 +12,5 @@ pub mod network;
 pub mod optim;
 pub mod plots;
 pub mod train;
+pub mod tuned_table;
 pub mod typos;
