@@ -216,39 +216,6 @@ impl EmbeddingTable {
         }
     }
 
-    /// Replaces row `id` with `values` ([dim]) as this table stores rows: each sub-vector's
-    /// nearest centroid of the existing codebooks, or a fresh int8 row.
-    pub fn encode_row(&mut self, id: usize, values: &[f32]) {
-        let dim = self.dim;
-        match &mut self.storage {
-            Storage::ProductQuantized {
-                sub_dim,
-                centroids,
-                codes,
-                codebooks,
-            } => {
-                let subspaces = dim / *sub_dim;
-                let book_len = *centroids * *sub_dim;
-                for (s, point) in values.chunks_exact(*sub_dim).enumerate() {
-                    let book = &codebooks[s * book_len..(s + 1) * book_len];
-                    codes[id * subspaces + s] = nearest(book, *sub_dim, point).0 as u8;
-                }
-            }
-            Storage::Int8Rows { quantized, scale } => {
-                let row = Self::quantize_int8(values, dim);
-                let Storage::Int8Rows {
-                    quantized: q,
-                    scale: s,
-                } = row.storage
-                else {
-                    unreachable!("quantize_int8 makes int8 rows")
-                };
-                quantized[id * dim..(id + 1) * dim].copy_from_slice(&q);
-                scale[id] = s[0];
-            }
-        }
-    }
-
     /// Rows of `ids`, concatenated ([ids.len(), dim]).
     pub fn lookup(&self, ids: &[u32]) -> Vec<f32> {
         let mut out = vec![0f32; ids.len() * self.dim];

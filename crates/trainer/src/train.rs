@@ -285,13 +285,7 @@ pub fn write_bundle(out: &Path, trained: &Trained, embeddings: &Embeddings) -> R
     let metrics = serde_json::to_vec_pretty(&trained.meta.metrics)?;
     let mut files = vec![
         (MODEL_FILE, trained.model_bytes.clone()),
-        (
-            TABLE_FILE,
-            trained
-                .table_bytes
-                .clone()
-                .unwrap_or_else(|| embeddings.table_bytes.clone()),
-        ),
+        (TABLE_FILE, embeddings.table_bytes.clone()),
         (TOKENIZER_FILE, embeddings.tokenizer_bytes.clone()),
         ("evaluation.json", metrics),
         (

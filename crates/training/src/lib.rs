@@ -12,5 +12,4 @@ pub mod network;
 pub mod optim;
 pub mod plots;
 pub mod train;
-pub mod tuned_table;
 pub mod typos;

@@ -47,16 +47,13 @@ pub struct Batch {
     pub offsets: Vec<Vec<usize>>,
 }
 
-/// `(x @ w)ᵀ` (channel-major) whose backward pass computes x's gradient only when x is a
-/// variable: the inputs are table rows, fixed unless the table is being tuned, so their
-/// gradient (a third of a conv's backward cost) is usually never needed.
-struct InputMatmul {
-    input_grad: bool,
-}
+/// `(x @ w)ᵀ` (channel-major) whose backward pass computes only w's gradient: the inputs are fixed table
+/// rows, so their gradient (a third of a conv's backward cost) is never needed.
+struct FrozenInputMatmul;
 
-impl CustomOp2 for InputMatmul {
+impl CustomOp2 for FrozenInputMatmul {
     fn name(&self) -> &'static str {
-        "input-matmul"
+        "frozen-input-matmul"
     }
 
     fn cpu_fwd(
@@ -67,12 +64,12 @@ impl CustomOp2 for InputMatmul {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (CpuStorage::F32(x), CpuStorage::F32(w)) = (s1, s2) else {
-            candle_core::bail!("input-matmul needs f32");
+            candle_core::bail!("frozen-input-matmul needs f32");
         };
         let (m, k) = l1.shape().dims2()?;
         let (k2, n) = l2.shape().dims2()?;
         if k != k2 || !l1.is_contiguous() || !l2.is_contiguous() {
-            candle_core::bail!("input-matmul needs contiguous [m, k] x [k, n]");
+            candle_core::bail!("frozen-input-matmul needs contiguous [m, k] x [k, n]");
         }
         let x = &x[l1.start_offset()..][..m * k];
         let w = &w[l2.start_offset()..][..k * n];
@@ -114,24 +111,17 @@ impl CustomOp2 for InputMatmul {
     fn bwd(
         &self,
         x: &Tensor,
-        w: &Tensor,
+        _w: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        // grad is [n, m]: dx = gradᵀ wᵀ, dw = xᵀ gradᵀ.
-        let input = if self.input_grad {
-            Some(grad.t()?.matmul(&w.t()?)?)
-        } else {
-            None
-        };
-        Ok((input, Some(x.t()?.matmul(&grad.t()?)?)))
+        Ok((None, Some(x.t()?.matmul(&grad.t()?)?)))
     }
 }
 
-fn input_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+fn frozen_input_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor> {
     Ok(if x.device().is_cpu() {
-        let input_grad = x.is_variable();
-        x.apply_op2(w, InputMatmul { input_grad })?
+        x.apply_op2(w, FrozenInputMatmul)?
     } else {
         x.matmul(w)?.t()?.contiguous()?
     })
@@ -152,30 +142,6 @@ pub struct Network {
     /// [labels, features]
     pub classifier_weight: Var,
     pub classifier_bias: Var,
-}
-
-/// Every (window, tap, row, sequence position) of `branch` over `rows`, windows numbered in
-/// row order over each row's valid positions: the one home of the im2col layout. Window tap
-/// j of position t reads sequence row t + j - padding, when that row holds a token.
-fn for_each_tap(
-    arch: &Architecture,
-    branch: model::Branch,
-    rows: &[RowInput<'_>],
-    mut visit: impl FnMut(usize, usize, usize, usize),
-) {
-    let d = arch.embed_dim;
-    let mut window = 0;
-    for (r, row) in rows.iter().enumerate() {
-        let tokens = (row.embedded.len() / d).min(row.len);
-        for t in 0..arch.output_len(branch, row.len) {
-            for j in 0..branch.kernel {
-                if let Some(s) = (t + j).checked_sub(branch.padding).filter(|&s| s < tokens) {
-                    visit(window, j, r, s);
-                }
-            }
-            window += 1;
-        }
-    }
 }
 
 fn uniform(rng: &mut impl Rng, n: usize, bound: f32) -> Vec<f32> {
@@ -242,18 +208,24 @@ impl Network {
             let mut starts = vec![0usize];
             let mut n = 0usize;
             for (r, row) in rows.iter().enumerate() {
+                let tokens = (row.embedded.len() / d).min(row.len);
                 let valid = a.output_len(*branch, row.len);
-                packed.resize(packed.len() + valid * width, 0f32);
                 for t in 0..valid {
-                    index[r * positions + t] = (n + t) as u32;
+                    let start = packed.len();
+                    packed.resize(start + width, 0f32);
+                    for j in 0..branch.kernel {
+                        // Window row j of position t is sequence row t + j - padding.
+                        if let Some(s) = (t + j).checked_sub(branch.padding).filter(|&s| s < tokens)
+                        {
+                            packed[start + j * d..start + (j + 1) * d]
+                                .copy_from_slice(&row.embedded[s * d..(s + 1) * d]);
+                        }
+                    }
+                    index[r * positions + t] = n as u32;
+                    n += 1;
                 }
-                n += valid;
                 starts.push(n);
             }
-            for_each_tap(a, *branch, rows, |window, j, r, s| {
-                packed[window * width + j * d..][..d]
-                    .copy_from_slice(&rows[r].embedded[s * d..(s + 1) * d]);
-            });
             // Invalid cells read the zero row appended after the n outputs.
             for (r, row) in rows.iter().enumerate() {
                 for t in a.output_len(*branch, row.len)..positions {
@@ -277,29 +249,6 @@ impl Network {
         })
     }
 
-    /// The gradient of each row's embedded tokens ([tokens, embed_dim] per row), summed over
-    /// every window that reads them, from the gradients of the batch's windows (one
-    /// [valid positions, kernel·embed_dim] matrix per branch): [`Self::batch`] reversed.
-    pub fn embedded_grads(
-        &self,
-        rows: &[RowInput<'_>],
-        window_grads: &[Vec<f32>],
-    ) -> Vec<Vec<f32>> {
-        let a = &self.arch;
-        let d = a.embed_dim;
-        let mut out: Vec<Vec<f32>> = rows.iter().map(|r| vec![0f32; r.embedded.len()]).collect();
-        for (branch, grads) in a.branches.iter().zip(window_grads) {
-            let width = branch.kernel * d;
-            for_each_tap(a, *branch, rows, |window, j, r, s| {
-                let from = &grads[window * width + j * d..][..d];
-                for (o, g) in out[r][s * d..(s + 1) * d].iter_mut().zip(from) {
-                    *o += g;
-                }
-            });
-        }
-        out
-    }
-
     /// Pre-BatchNorm conv outputs of each branch at its valid positions, channel-major
     /// ([channels, n_b]) so per-channel statistics and broadcasts run along contiguous rows.
     fn conv(&self, batch: &Batch) -> Result<Vec<Tensor>> {
@@ -311,7 +260,7 @@ impl Network {
                 let k = self.arch.branches[b].kernel;
                 // [c, d, k] -> [k, d, c] -> [k·d, c]: row tap·d + i, as the windows are laid out.
                 let w = w.permute((2, 1, 0))?.reshape((k * d, c))?;
-                input_matmul(&batch.windows[b], &w)
+                frozen_input_matmul(&batch.windows[b], &w)
             })
             .collect()
     }

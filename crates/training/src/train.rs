@@ -4,8 +4,6 @@
 //! signals and checkpoints belong to the caller's [`Observer`].
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
 use candle_core::{Device, Tensor};
@@ -23,7 +21,6 @@ use crate::evaluate::{self, ThresholdRule};
 use crate::model_card::{self, CardInputs, Split, ThresholdChoice};
 use crate::network::{energy, BnStats, Network, RowInput};
 use crate::optim::AdamW;
-use crate::tuned_table::TunedTable;
 use crate::typos;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -147,10 +144,6 @@ pub struct TrainConfig {
     /// Typo repair at classification time (`off`: queries are read as typed).
     #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = TrainConfig::default().spelling))]
     pub spelling: Spelling,
-    /// Learning rate of the token table's rows (0: the table stays as shipped). A tuned
-    /// table ships in the bundle, its touched rows re-encoded in the table's format.
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().table_lr))]
-    pub table_lr: f64,
     /// Label smoothing of the cross-entropy (0: none).
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().label_smoothing))]
     pub label_smoothing: f64,
@@ -190,7 +183,6 @@ impl Default for TrainConfig {
             noise_std: 1.0,
             typo_rate: 0.0,
             spelling: Spelling::Repair,
-            table_lr: 0.0,
             label_smoothing: 0.0,
             bn_stats: BnStats::Known,
             threshold_rule: ThresholdRule::Recall75,
@@ -456,9 +448,6 @@ pub struct Trained {
     pub threshold_choice: ThresholdChoice,
     pub data_source: String,
     pub embedding_source: String,
-    /// The tuned table's bytes, when training tuned it (`--table-lr`); otherwise the bundle
-    /// ships the table it was trained on.
-    pub table_bytes: Option<Vec<u8>>,
 }
 
 /// Token ids of every sentence, computed once.
@@ -475,19 +464,10 @@ pub fn candle_logits(
     table: &EmbeddingTable,
     ids: &[Vec<u32>],
 ) -> Result<Vec<Vec<f32>>> {
-    logits_with(network, &|ids: &[u32]| table.lookup(ids), ids)
-}
-
-/// [`candle_logits`] with rows from `lookup`.
-fn logits_with(
-    network: &Network,
-    lookup: &dyn Fn(&[u32]) -> Vec<f32>,
-    ids: &[Vec<u32>],
-) -> Result<Vec<Vec<f32>>> {
     let arch = &network.arch;
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(256) {
-        let embedded: Vec<Vec<f32>> = chunk.iter().map(|s| lookup(s)).collect();
+        let embedded: Vec<Vec<f32>> = chunk.iter().map(|s| table.lookup(s)).collect();
         let rows: Vec<RowInput> = chunk
             .iter()
             .zip(&embedded)
@@ -529,9 +509,6 @@ pub fn train_observed(
         &mut optimizer,
         observer,
     )?;
-    if prepared.tuned.is_some() && progress.epochs_done > 0 {
-        bail!("a run with --table-lr cannot resume: its tuned rows are not checkpointed");
-    }
     observer.started(progress.epochs_done)?;
     for epoch in progress.epochs_done + 1..=config.epochs {
         let started = Instant::now();
@@ -569,28 +546,7 @@ pub fn train_observed(
         };
         observer.epoch_done(&entry, state)?;
     }
-    match &prepared.tuned {
-        Some(tuned) => {
-            let tuned = tuned_embeddings(config, embeddings, &tuned.borrow())?;
-            export(config, dataset, &tuned, network, &prepared.arch)
-        }
-        None => export(config, dataset, embeddings, network, &prepared.arch),
-    }
-}
-
-/// The embeddings with the tuned rows re-encoded into the table, as the bundle ships them.
-fn tuned_embeddings(
-    config: &TrainConfig,
-    embeddings: &Embeddings,
-    tuned: &TunedTable,
-) -> Result<Embeddings> {
-    let table = tuned.export(&embeddings.table);
-    Embeddings::from_bytes(
-        table.serialize(&embeddings.table_meta),
-        embeddings.tokenizer_bytes.clone(),
-        config.max_len,
-        "the tuned token table",
-    )
+    export(config, dataset, embeddings, network, &prepared.arch)
 }
 
 /// The network's shape from the flags, refusing flags and data no run can use.
@@ -635,8 +591,6 @@ struct Prepared<'a> {
     val_ids: Vec<Vec<u32>>,
     val_negative_ids: Vec<Vec<u32>>,
     noise: NoiseSource,
-    /// The table's rows as they are being tuned (`--table-lr`).
-    tuned: Option<RefCell<TunedTable>>,
 }
 
 /// Where a batch's synthetic unknown rows come from (`--synthetic`).
@@ -653,8 +607,6 @@ struct NoiseSource {
 /// negative sentences), with the known rows' labels.
 struct StepRows {
     embedded: Vec<Vec<f32>>,
-    /// The token ids behind each row (none for Gaussian noise rows).
-    token_ids: Vec<Option<Vec<u32>>>,
     lens: Vec<usize>,
     /// (first row, row count) of the known, noise and negative groups.
     groups: [(usize, usize); 3],
@@ -701,17 +653,7 @@ impl<'a> Prepared<'a> {
                 std,
                 token_pool,
             },
-            tuned: (config.table_lr > 0.0)
-                .then(|| RefCell::new(TunedTable::new(table, config.table_lr))),
         })
-    }
-
-    /// Rows of `ids` from the table as it stands (tuned, when it is being tuned).
-    fn lookup(&self, ids: &[u32]) -> Vec<f32> {
-        match &self.tuned {
-            Some(tuned) => tuned.borrow().lookup(ids),
-            None => self.table.lookup(ids),
-        }
     }
 
     /// The rows of the step over training sentences `batch`: as many negatives as known
@@ -738,29 +680,23 @@ impl<'a> Prepared<'a> {
             .map(|ids| arch.effective_len(ids.len()))
             .max()
             .unwrap_or(1);
-        let (noise_rows, noise_lens, noise_ids) =
-            self.noise_rows(dataset, batch, longest, &mut progress.rng);
+        let (noise_rows, noise_lens) = self.noise_rows(dataset, batch, longest, &mut progress.rng);
         let mut embedded = Vec::with_capacity(3 * batch.len());
         let mut lens = Vec::with_capacity(3 * batch.len());
-        let mut token_ids = Vec::with_capacity(3 * batch.len());
         for ids in &known_ids {
-            embedded.push(self.lookup(ids));
+            embedded.push(self.table.lookup(ids));
             lens.push(arch.effective_len(ids.len()));
-            token_ids.push(Some(ids.to_vec()));
         }
         let noise_count = noise_rows.len();
         embedded.extend(noise_rows);
         lens.extend(noise_lens);
-        token_ids.extend(noise_ids);
         for ids in &negative_ids {
-            embedded.push(self.lookup(ids));
+            embedded.push(self.table.lookup(ids));
             lens.push(arch.effective_len(ids.len()));
-            token_ids.push(Some(ids.to_vec()));
         }
         let b = batch.len();
         StepRows {
             embedded,
-            token_ids,
             lens,
             groups: [(0, b), (b, noise_count), (b + noise_count, negatives.len())],
             targets: batch.iter().map(|&i| dataset.train[i].1 as u32).collect(),
@@ -784,32 +720,28 @@ impl<'a> Prepared<'a> {
         )
     }
 
-    /// One synthetic unknown row per known row of `batch` (none for `--synthetic none`):
-    /// embedded rows, their lengths and the token ids behind them (none for Gaussian rows).
-    #[allow(clippy::type_complexity)]
+    /// One synthetic unknown row per known row of `batch` (none for `--synthetic none`).
     fn noise_rows(
         &self,
         dataset: &Dataset,
         batch: &[usize],
         longest: usize,
         rng: &mut ChaCha12Rng,
-    ) -> (Vec<Vec<f32>>, Vec<usize>, Vec<Option<Vec<u32>>>) {
+    ) -> (Vec<Vec<f32>>, Vec<usize>) {
         let noise = &self.noise;
         let d = self.table.dim;
         match noise.kind {
-            SyntheticNoise::None => (Vec::new(), Vec::new(), Vec::new()),
+            SyntheticNoise::None => (Vec::new(), Vec::new()),
             SyntheticNoise::Gaussian | SyntheticNoise::Table => {
                 let normal = Normal::new(0f32, 1f32).expect("unit normal");
-                let (rows, lens): (Vec<_>, Vec<_>) = (0..batch.len())
+                (0..batch.len())
                     .map(|_| {
                         let row = (0..longest * d)
                             .map(|k| noise.mean[k % d] + noise.std[k % d] * normal.sample(rng))
                             .collect();
                         (row, longest)
                     })
-                    .unzip();
-                let ids = vec![None; rows.len()];
-                (rows, lens, ids)
+                    .unzip()
             }
             SyntheticNoise::Tokens | SyntheticNoise::Spliced => {
                 let known: Vec<(&[u32], usize)> = batch
@@ -821,11 +753,9 @@ impl<'a> Prepared<'a> {
                 } else {
                     spliced_rows(&known, rng)
                 };
-                let (rows, lens) = ids
-                    .iter()
-                    .map(|row| (self.lookup(row), self.arch.effective_len(row.len())))
-                    .unzip();
-                (rows, lens, ids.into_iter().map(Some).collect())
+                ids.iter()
+                    .map(|row| (self.table.lookup(row), self.arch.effective_len(row.len())))
+                    .unzip()
             }
         }
     }
@@ -951,13 +881,7 @@ fn train_step(
         .zip(&rows.lens)
         .map(|(embedded, &len)| RowInput { embedded, len })
         .collect();
-    let mut batch = network.batch(&inputs)?;
-    if prepared.tuned.is_some() {
-        // The windows become variables, so the backward pass yields their gradient.
-        for w in &mut batch.windows {
-            *w = candle_core::Var::from_tensor(w)?.as_tensor().clone();
-        }
-    }
+    let batch = network.batch(&inputs)?;
     let logits = network.forward_train(
         &batch,
         &rows.groups,
@@ -986,24 +910,7 @@ fn train_step(
         config.margin_out,
     )?;
     let loss = (&ce + (&el * config.energy_weight)?)?;
-    let grads = loss.backward()?;
-    optimizer.step(&grads)?;
-    if let Some(tuned) = &prepared.tuned {
-        let window_grads = batch
-            .windows
-            .iter()
-            .map(|w| match grads.get(w) {
-                Some(g) => Ok(g.flatten_all()?.to_vec1::<f32>()?),
-                None => Ok(vec![0f32; w.elem_count()]),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let row_grads = network.embedded_grads(&inputs, &window_grads);
-        tuned.borrow_mut().step(&token_grads(
-            &rows.token_ids,
-            &row_grads,
-            prepared.arch.embed_dim,
-        ));
-    }
+    optimizer.backward_step(&loss)?;
     let loss_v = loss.to_scalar::<f32>()? as f64;
     if !loss_v.is_finite() {
         bail!("training diverged at epoch {epoch}: loss is {loss_v}");
@@ -1018,31 +925,11 @@ fn train_step(
     Ok(())
 }
 
-/// Per token id, the summed gradient of its rows across the step's rows.
-fn token_grads(
-    token_ids: &[Option<Vec<u32>>],
-    row_grads: &[Vec<f32>],
-    dim: usize,
-) -> BTreeMap<u32, Vec<f32>> {
-    let mut sums: BTreeMap<u32, Vec<f32>> = BTreeMap::new();
-    for (ids, grad) in token_ids.iter().zip(row_grads) {
-        let Some(ids) = ids else { continue };
-        for (&id, g) in ids.iter().zip(grad.chunks_exact(dim)) {
-            let sum = sums.entry(id).or_insert_with(|| vec![0f32; dim]);
-            for (s, v) in sum.iter_mut().zip(g) {
-                *s += v;
-            }
-        }
-    }
-    sums
-}
-
 /// Eval-mode closed-set accuracy and AUROC (validation sentences against validation
 /// negatives) after an epoch.
 fn validate(network: &Network, prepared: &Prepared, dataset: &Dataset) -> Result<(f64, f64)> {
-    let lookup = |ids: &[u32]| prepared.lookup(ids);
-    let known_logits = logits_with(network, &lookup, &prepared.val_ids)?;
-    let unknown_logits = logits_with(network, &lookup, &prepared.val_negative_ids)?;
+    let known_logits = candle_logits(network, prepared.table, &prepared.val_ids)?;
+    let unknown_logits = candle_logits(network, prepared.table, &prepared.val_negative_ids)?;
     let energies = |logits: &[Vec<f32>]| -> Vec<f32> {
         logits.iter().map(|l| model::decision::energy(l)).collect()
     };
@@ -1165,7 +1052,6 @@ fn export(
         },
         data_source: dataset.source.clone(),
         embedding_source: embeddings.table_meta.source.clone(),
-        table_bytes: (config.table_lr > 0.0).then(|| embeddings.table_bytes.clone()),
     })
 }
 
