@@ -9,20 +9,22 @@ Usage: encoder_probe.py SET.json VECTORS.f32 [HELD_ONLY.json]
 VECTORS.f32 holds one unit vector (384 f32) per sentence of SET.json, in the order train,
 val, test, oos_train, oos_val, oos_test: `target/release/examples/sentence_embed
 ../shared/models/all-MiniLM-L6-v2 TEXTS.json VECTORS.f32` at commit af6b88d, TEXTS.json
-being those sentences as a JSON list. Figures: bench/results/fewshot.md.
+being those sentences as a JSON list. Figures: bench/results/fewshot.md. Needs numpy and
+safetensors (the AUROC is bench/feature_scores.py's).
 """
 import json
 import sys
 
 import numpy as np
 
+from feature_scores import auroc
+
 SPLITS = ["train", "val", "test", "oos_train", "oos_val", "oos_test"]
 
 
-def auroc(known, unknown):
-    s = np.concatenate([known, unknown])
-    r = s.argsort().argsort() + 1
-    return (r[: len(known)].sum() - len(known) * (len(known) + 1) / 2) / (len(known) * len(unknown))
+def cosine_auroc(known, unknown):
+    """AUROC of max-cosine scores (higher meaning known), with feature_scores' convention."""
+    return auroc(-known, -unknown)
 
 
 def main():
@@ -44,14 +46,14 @@ def main():
         unknown = (split[oos] @ means.T).max(1)
         correct, accepted = sim.argmax(1) == y[k], sim.max(1) >= threshold
         print(f"{k}: closed-set {correct.mean():.2%}, in-scope {(correct & accepted).mean():.2%}, "
-              f"AUROC {auroc(sim.max(1), unknown):.4f}, OOS recall {(unknown < threshold).mean():.2%}, "
+              f"AUROC {cosine_auroc(sim.max(1), unknown):.4f}, OOS recall {(unknown < threshold).mean():.2%}, "
               f"in-scope recall {accepted.mean():.2%}")
     if len(sys.argv) > 3:
         held = {r[0] for r in json.load(open(sys.argv[3]))["oos_test"]}
         mask = np.array([r[0] in held for r in d["oos_test"]])
         unknown = (split["oos_test"] @ means.T).max(1)[mask]
         known = (split["test"] @ means.T).max(1)
-        print(f"test, held-out intents only ({mask.sum()}): AUROC {auroc(known, unknown):.4f}, "
+        print(f"test, held-out intents only ({mask.sum()}): AUROC {cosine_auroc(known, unknown):.4f}, "
               f"OOS recall {(unknown < threshold).mean():.2%}")
 
 
