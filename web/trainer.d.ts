@@ -36,6 +36,8 @@ export interface TrainOptions {
   lr?: number;
   dropout?: number;
   channels?: number;
+  /** Networks trained side by side and averaged (an ensemble): as many times the bytes and classify time. */
+  members?: number;
   kernels?: number[];
   paddings?: number[];
   maxLen?: number;

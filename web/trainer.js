@@ -16,7 +16,7 @@ export const DEFAULT_TABLE = new URL('../assets/minilm-l6-v2/', import.meta.url)
 
 /** Option names of the training run (TrainConfig in crates/training), camelCase here. */
 const TRAIN_OPTIONS = [
-  'epochs', 'batchSize', 'lr', 'dropout', 'channels', 'kernels', 'paddings', 'maxLen', 'seed',
+  'epochs', 'batchSize', 'lr', 'dropout', 'channels', 'members', 'kernels', 'paddings', 'maxLen', 'seed',
   'energyLoss', 'energyWeight', 'marginIn', 'marginOut', 'synthetic', 'noiseStd',
   'typoRate', 'labelSmoothing', 'bnStats', 'thresholdRule', 'weightsDtype', 'threshold', 'valFraction',
 ];

@@ -196,6 +196,70 @@ fn tiny_training_learns_and_the_bundle_reproduces_the_network() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn an_ensemble_trains_apart_and_ships_as_one_network_with_its_mean_logits() {
+    let args = args(&[
+        "--weights-dtype",
+        "f32",
+        "--members",
+        "2",
+        "--channels",
+        "32",
+    ]);
+    let ds = dataset();
+    let emb = embeddings();
+    let trained = train::train(&args, &ds, &emb).unwrap();
+    assert!(
+        trained.val_report.closed_set_accuracy >= 0.75,
+        "val accuracy {}",
+        trained.val_report.closed_set_accuracy
+    );
+    // Each member's classifier rows stay zero off its own channels: no gradient crossed.
+    let net = &trained.network;
+    let (labels, features) = (ds.labels.len(), net.arch.features());
+    assert_eq!((net.members, net.arch.channels), (2, 64));
+    let weight = net.classifier_weight.as_tensor().to_vec2::<f32>().unwrap();
+    for (row, values) in weight.iter().enumerate() {
+        let member = row / labels;
+        for (feature, &w) in values.iter().enumerate().take(features) {
+            let owner = (feature % 64) / 32;
+            assert!(
+                owner == member || w == 0.0,
+                "member {member}'s row {row} reads feature {feature} of member {owner}: {w}"
+            );
+        }
+    }
+    // The bundle is one network of 64 channels whose logits are the members' mean.
+    let model = trained.model_bytes.clone();
+    let (weights, meta) = ModelWeights::parse(&model).unwrap();
+    assert_eq!(meta.architecture.channels, 64);
+    assert_eq!(weights.classifier_weight.len(), labels * features);
+    let clf = Classifier::load(BundleFiles {
+        model: &model,
+        table: &emb.table_bytes,
+        tokenizer: &emb.tokenizer_bytes,
+    })
+    .unwrap();
+    let texts: Vec<&str> = INTENTS
+        .iter()
+        .flat_map(|(_, s)| s.iter().copied())
+        .chain(NOISE.iter().copied())
+        .collect();
+    let ids: Vec<Vec<u32>> = texts.iter().map(|t| clf.encode(t)).collect();
+    let reference = candle_logits(net, &emb.table, &ids).unwrap();
+    for (text, want) in texts.iter().zip(&reference) {
+        for (a, b) in clf.logits(text).iter().zip(want) {
+            assert!(
+                (a - b).abs() < 1e-4,
+                "{text:?}: bundle {a} vs members' mean {b}"
+            );
+        }
+    }
+    let refused = train::train(&self::args(&["--members", "0"]), &ds, &emb);
+    let message = refused.err().expect("no members is refused").to_string();
+    assert!(message.contains("--members"), "{message}");
+}
+
 /// Records what the training loop reports, and cancels the run before `cancel_at`
 /// (epoch, step) when given.
 #[derive(Default)]
@@ -282,7 +346,7 @@ fn logits_do_not_depend_on_the_batch() {
         embed_dim: emb.table.dim,
         ..Default::default()
     };
-    let net = Network::new(&arch, 4, 3, &Device::Cpu).unwrap();
+    let net = Network::new(&arch, 4, 1, 3, &Device::Cpu).unwrap();
     let short = emb.encoder.encode("hi");
     let long = emb
         .encoder

@@ -2,6 +2,13 @@
 //! matrix holding only the valid output positions of the batch (no padded positions are
 //! computed). BatchNorm is written out so its statistics can come from chosen rows (known
 //! sentences only, by default).
+//!
+//! An ensemble of `members` networks is trained as one: member m owns channels
+//! `m·C..(m+1)·C` of every branch (C = channels / members) and its own block of classifier
+//! rows, which read only its channels. BatchNorm and dropout act per channel, so the members
+//! never interact; each gets its own loss. The averaged logits are again a plain TextCNN
+//! (the classifier's blocks summed and divided by the member count), which is what the
+//! bundle stores.
 
 use anyhow::{ensure, Result};
 use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Shape, Tensor, Var, D};
@@ -128,8 +135,11 @@ fn frozen_input_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor> {
 }
 
 pub struct Network {
+    /// The whole shape: `channels` counts every member's.
     pub arch: Architecture,
     pub labels: usize,
+    /// Networks trained side by side (1: a single network).
+    pub members: usize,
     pub device: Device,
     /// Per branch, PyTorch layout [channels, embed_dim, kernel].
     pub conv_weights: Vec<Var>,
@@ -139,9 +149,14 @@ pub struct Network {
     pub bn_beta: Var,
     pub running_mean: Tensor,
     pub running_var: Tensor,
-    /// [labels, features]
+    /// [members·labels, features]: member m's rows `m·labels..`, nonzero only on its own
+    /// channels.
     pub classifier_weight: Var,
     pub classifier_bias: Var,
+    /// [members·labels, features], 1 where a member's row may read a feature: applied in
+    /// every forward pass, so the other entries get no gradient and stay 0. None for one
+    /// member.
+    classifier_mask: Option<Tensor>,
 }
 
 fn uniform(rng: &mut impl Rng, n: usize, bound: f32) -> Vec<f32> {
@@ -149,8 +164,19 @@ fn uniform(rng: &mut impl Rng, n: usize, bound: f32) -> Vec<f32> {
 }
 
 impl Network {
-    /// PyTorch's default initialization, from a seeded generator.
-    pub fn new(arch: &Architecture, labels: usize, seed: u64, device: &Device) -> Result<Self> {
+    /// PyTorch's default initialization of each member, from a seeded generator.
+    pub fn new(
+        arch: &Architecture,
+        labels: usize,
+        members: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
+        ensure!(
+            members > 0 && arch.channels.is_multiple_of(members),
+            "{} channels do not split into {members} members",
+            arch.channels
+        );
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let (d, c, f) = (arch.embed_dim, arch.channels, arch.features());
         let mut conv_weights = Vec::new();
@@ -159,20 +185,39 @@ impl Network {
             let w = uniform(&mut rng, c * d * b.kernel, bound);
             conv_weights.push(Var::from_vec(w, (c, d, b.kernel), device)?);
         }
-        let bound = 1.0 / (f as f32).sqrt();
-        let cw = uniform(&mut rng, labels * f, bound);
-        let cb = uniform(&mut rng, labels, bound);
+        // A member's classifier reads f / members features: PyTorch's bound for that fan-in.
+        let bound = 1.0 / ((f / members) as f32).sqrt();
+        let mut cw = uniform(&mut rng, members * labels * f, bound);
+        let cb = uniform(&mut rng, members * labels, bound);
+        let classifier_mask = if members > 1 {
+            let mask = member_mask(arch, labels, members);
+            cw.iter_mut().zip(&mask).for_each(|(w, m)| *w *= m);
+            Some(Tensor::from_vec(mask, (members * labels, f), device)?)
+        } else {
+            None
+        };
         Ok(Self {
             arch: arch.clone(),
             labels,
+            members,
+            classifier_mask,
             device: device.clone(),
             conv_weights,
             bn_gamma: Var::from_vec(vec![1f32; f], f, device)?,
             bn_beta: Var::from_vec(vec![0f32; f], f, device)?,
             running_mean: Tensor::zeros(f, DType::F32, device)?,
             running_var: Tensor::ones(f, DType::F32, device)?,
-            classifier_weight: Var::from_vec(cw, (labels, f), device)?,
-            classifier_bias: Var::from_vec(cb, labels, device)?,
+            classifier_weight: Var::from_vec(cw, (members * labels, f), device)?,
+            classifier_bias: Var::from_vec(cb, members * labels, device)?,
+        })
+    }
+
+    /// The classifier as the forward pass reads it: [members·labels, features].
+    fn classifier(&self) -> Result<Tensor> {
+        let w = self.classifier_weight.as_tensor();
+        Ok(match &self.classifier_mask {
+            Some(mask) => (w * mask)?,
+            None => w.clone(),
         })
     }
 
@@ -333,14 +378,21 @@ impl Network {
         Ok(Tensor::cat(&pooled, 0)?.t()?)
     }
 
+    /// Every member's logits: [rows, members·labels], member m's in columns `m·labels..`.
     fn classify(&self, features: &Tensor) -> Result<Tensor> {
         Ok(features
-            .matmul(&self.classifier_weight.as_tensor().t()?)?
+            .matmul(&self.classifier()?.t()?)?
             .broadcast_add(self.classifier_bias.as_tensor())?)
     }
 
+    /// Member `m`'s [rows, labels] out of every member's logits.
+    pub fn member_logits(&self, logits: &Tensor, m: usize) -> Result<Tensor> {
+        Ok(logits.narrow(1, m * self.labels, self.labels)?)
+    }
+
     /// Training forward: batch statistics per `groups` (row ranges, known rows first),
-    /// running statistics updated, dropout on the pooled features. Returns logits.
+    /// running statistics updated, dropout on the pooled features. Returns every member's
+    /// logits ([`Network::member_logits`] takes one out).
     pub fn forward_train(
         &mut self,
         batch: &Batch,
@@ -396,7 +448,8 @@ impl Network {
         self.classify(&features)
     }
 
-    /// Evaluation forward with running statistics and no dropout: [rows, labels].
+    /// Evaluation forward with running statistics and no dropout, the members' logits
+    /// averaged: [rows, labels].
     pub fn forward_eval(&self, batch: &Batch) -> Result<Tensor> {
         let ys = self.conv(batch)?;
         let normalized: Vec<Tensor> = ys
@@ -404,7 +457,13 @@ impl Network {
             .enumerate()
             .map(|(b, y)| self.normalize(b, y, &self.running_mean, &self.running_var))
             .collect::<Result<_>>()?;
-        self.classify(&self.pool(&normalized, batch)?)
+        let logits = self.classify(&self.pool(&normalized, batch)?)?;
+        if self.members == 1 {
+            return Ok(logits);
+        }
+        Ok(logits
+            .reshape((batch.rows, self.members, self.labels))?
+            .mean(1)?)
     }
 
     /// Folds BatchNorm into the convs: the bundle's weights.
@@ -435,15 +494,20 @@ impl Network {
                     .collect(),
             );
         }
+        // The mean of the members' logits is one linear layer: their blocks (each zero off
+        // its member's channels) summed, over the member count.
+        let (k, labels, f) = (self.members, self.labels, self.arch.features());
+        let member_mean = |t: Tensor, width: usize| -> Result<Vec<f32>> {
+            let t = t.reshape((k, labels * width))?;
+            Ok(if k == 1 { t } else { t.mean(0)? }
+                .flatten_all()?
+                .to_vec1()?)
+        };
         let weights = ModelWeights {
             branch_weights,
             branch_biases,
-            classifier_weight: self
-                .classifier_weight
-                .as_tensor()
-                .flatten_all()?
-                .to_vec1()?,
-            classifier_bias: self.classifier_bias.as_tensor().to_vec1()?,
+            classifier_weight: member_mean(self.classifier()?, f)?,
+            classifier_bias: member_mean(self.classifier_bias.as_tensor().clone(), 1)?,
         };
         let finite = weights
             .branch_weights
@@ -457,6 +521,16 @@ impl Network {
         );
         Ok(weights)
     }
+}
+
+/// [members·labels, features]: 1 where member m's rows meet the features of its channels
+/// (channels `m·C..(m+1)·C` of every branch, C = channels / members).
+fn member_mask(arch: &Architecture, labels: usize, members: usize) -> Vec<f32> {
+    let (f, per_member) = (arch.features(), arch.channels / members);
+    let owner = |feature: usize| (feature % arch.channels) / per_member;
+    (0..members * labels)
+        .flat_map(|row| (0..f).map(move |feature| (owner(feature) == row / labels) as u8 as f32))
+        .collect()
 }
 
 /// E = -logsumexp(logits) per row.

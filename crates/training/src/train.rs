@@ -103,9 +103,14 @@ pub struct TrainConfig {
     pub lr: f64,
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().dropout))]
     pub dropout: f32,
-    /// Output channels of each conv branch.
+    /// Output channels of each conv branch (of each member, with --members).
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().channels))]
     pub channels: usize,
+    /// Networks trained side by side from different initial weights and dropout, their
+    /// logits averaged (an ensemble). The bundle stores them as one network with this many
+    /// times the channels, so it costs as many times the conv weights and classify time.
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().members))]
+    pub members: usize,
     /// Kernel sizes of the conv branches.
     #[cfg_attr(feature = "clap", arg(long, value_delimiter = ',',
         default_values_t = TrainConfig::default().kernels))]
@@ -171,6 +176,7 @@ impl Default for TrainConfig {
             lr: 8e-4,
             dropout: 0.5,
             channels: arch.channels,
+            members: 1,
             kernels: arch.branches.iter().map(|b| b.kernel).collect(),
             paddings: arch.branches.iter().map(|b| b.padding).collect(),
             max_len: arch.max_len,
@@ -201,9 +207,13 @@ impl TrainConfig {
                 self.paddings.len()
             );
         }
+        if self.members == 0 {
+            bail!("--members must be at least 1");
+        }
+        // The members' branches side by side are one wider network (network.rs).
         let arch = Architecture {
             embed_dim: 0,
-            channels: self.channels,
+            channels: self.channels.saturating_mul(self.members),
             branches: self
                 .kernels
                 .iter()
@@ -497,6 +507,7 @@ pub fn train_observed(
     let mut network = Network::new(
         &prepared.arch,
         dataset.labels.len(),
+        config.members,
         config.seed,
         &prepared.device,
     )?;
@@ -891,24 +902,35 @@ fn train_step(
     )?;
     let [(_, known), (_, noise), (_, negatives)] = rows.groups;
     let targets = Tensor::from_vec(rows.targets, known, &prepared.device)?;
-    let ce = cross_entropy(
-        &logits.narrow(0, 0, known)?,
-        &targets,
-        config.label_smoothing,
-    )?;
-    let e = energy(&logits)?;
+    // Each member learns from its own logits; the step's terms are the members' means.
+    let mut terms = Vec::with_capacity(network.members);
+    for m in 0..network.members {
+        let logits = network.member_logits(&logits, m)?;
+        let ce = cross_entropy(
+            &logits.narrow(0, 0, known)?,
+            &targets,
+            config.label_smoothing,
+        )?;
+        let e = energy(&logits)?;
+        let e_unknown = [
+            e.narrow(0, known, noise)?,
+            e.narrow(0, known + noise, negatives)?,
+        ];
+        let el = energy_loss(
+            config.energy_loss,
+            &e.narrow(0, 0, known)?,
+            &e_unknown,
+            config.margin_in,
+            config.margin_out,
+        )?;
+        terms.push((ce, el, e));
+    }
+    let mean = |pick: fn(&(Tensor, Tensor, Tensor)) -> &Tensor| -> Result<Tensor> {
+        let stacked = Tensor::stack(&terms.iter().map(pick).collect::<Vec<_>>(), 0)?;
+        Ok(stacked.mean(0)?)
+    };
+    let (ce, el, e) = (mean(|t| &t.0)?, mean(|t| &t.1)?, mean(|t| &t.2)?);
     let e_known = e.narrow(0, 0, known)?;
-    let e_unknown = [
-        e.narrow(0, known, noise)?,
-        e.narrow(0, known + noise, negatives)?,
-    ];
-    let el = energy_loss(
-        config.energy_loss,
-        &e_known,
-        &e_unknown,
-        config.margin_in,
-        config.margin_out,
-    )?;
     let loss = (&ce + (&el * config.energy_weight)?)?;
     optimizer.backward_step(&loss)?;
     let loss_v = loss.to_scalar::<f32>()? as f64;
