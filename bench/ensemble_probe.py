@@ -2,10 +2,13 @@
 """What averaging the logits of separately trained bundles gives (an ensemble of seeds),
 beside `trainer train --members K`, which trains K members side by side in one run.
 
-  bench/ensemble_probe.py DATA.json [--held HELD_ONLY.json] BUNDLE [BUNDLE ...]
+  bench/ensemble_probe.py DATA.json [--held HELD_ONLY.json] [--held-val HELD_VAL.json]
+                          BUNDLE [BUNDLE ...]
 
 DATA.json is a CLINC150-layout set (bench/fewshot.py writes them; CLINC150's data_full.json
-is one); HELD_ONLY.json's oos_test adds the AUROC of those unknowns alone (same-domain). Prints
+is one); HELD_ONLY.json's oos_test adds the AUROC of those unknowns alone against `test`, and
+HELD_VAL.json (a list of sentences: the held-out intents' `val`) the same against `val`
+(same-domain). Prints
 each bundle alone, then the mean logits of the first 2, 3, ... bundles: in-scope accuracy and
 AUROC on validation, in-scope accuracy, out-of-scope recall and AUROC on test, the threshold
 chosen by the trainer's default rule (`recall75`: the best validation in-scope accuracy that
@@ -38,6 +41,7 @@ def recall75(e_known, correct, e_unknown):
 
 
 def figures(logits, targets):
+    """One row of the table: split name -> logits in, figure name -> value out."""
     e = {split: energy(l) for split, l in logits.items()}
     correct = {s: logits[s].argmax(1) == targets[s] for s in ("val", "test")}
     t = recall75(e["val"], correct["val"], e["oos_val"])
@@ -48,8 +52,10 @@ def figures(logits, targets):
         "test OOS recall": (e["oos_test"] > t).mean(),
         "test AUROC": auroc(e["test"], e["oos_test"]),
     }
+    if "held_val" in e:
+        row["val held-out intents AUROC"] = auroc(e["val"], e["held_val"])
     if "held" in e:
-        row["held-out intents AUROC"] = auroc(e["test"], e["held"])
+        row["test held-out intents AUROC"] = auroc(e["test"], e["held"])
     return row
 
 
@@ -57,12 +63,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data")
     parser.add_argument("--held")
+    parser.add_argument("--held-val")
     parser.add_argument("bundles", nargs="+")
     args = parser.parse_args()
     data = json.load(open(args.data))
     splits = {s: texts(data[s]) for s in ("val", "oos_val", "test", "oos_test")}
     if args.held:
         splits["held"] = texts(json.load(open(args.held))["oos_test"])
+    if args.held_val:
+        splits["held_val"] = json.load(open(args.held_val))
     labels = bundle_labels(os.path.join(args.bundles[0], "model.safetensors"))
     targets = {s: np.array([labels.index(r[1]) for r in data[s]]) for s in ("val", "test")}
     members = []

@@ -7,8 +7,10 @@ domains.json:
   `oos_val` negatives; it is scored on the intents' whole `test` + `oos_test`.
 - same-domain unknowns (TEXTOIR-style open intent): a quarter of each domain's intents
   (seeded) is held out; the model trains on the rest (`train`, `val`, `oos_*` as given) and
-  the held-out intents' `test` sentences join `oos_test` as unknowns. Their `train` and `val`
-  sentences are never used.
+  the held-out intents' `test` sentences join `oos_test` as unknowns. Their `train`
+  sentences are never used; their `val` sentences go only to same-domain-held-val.json, the
+  unknowns of the same kind on validation, where levers are chosen (bench/ensemble_probe.py
+  --held-val); no training run reads them.
 
   python3 bench/fewshot.py --data examples/clinc150/data_full.json \
       --domains examples/clinc150/domains.json --out-dir bench/out/fewshot --seed 1
@@ -55,7 +57,8 @@ def same_domain(data, domains, seed):
     held = sorted(i for d in sorted(domains) for i in rng.sample(sorted(domains[d]), round(len(domains[d]) * HELD_OUT_SHARE)))
     keep = lambda rows: [r for r in rows if r[1] not in set(held)]
     unknown = [[text, "oos"] for text, label in data["test"] if label in set(held)]
-    return held, {
+    unknown_val = [text for text, label in data["val"] if label in set(held)]
+    return held, unknown_val, {
         "train": keep(data["train"]),
         "val": keep(data["val"]),
         "test": keep(data["test"]),
@@ -80,11 +83,12 @@ def main():
     chosen, sets = few_shot(data, domains, a.seed, SHOTS)
     for k, s in sets.items():
         json.dump(s, open(out / f"{k}-shot.json", "w"))
-    held, open_set = same_domain(data, domains, a.seed)
+    held, held_val, open_set = same_domain(data, domains, a.seed)
     # Only the held-out intents' test sentences, as unknowns: their own AUROC and recall.
     held_only = dict(open_set, oos_test=open_set.pop("held_out_test"))
     json.dump(open_set, open(out / "same-domain.json", "w"))
     json.dump(held_only, open(out / "same-domain-held-only.json", "w"))
+    json.dump(held_val, open(out / "same-domain-held-val.json", "w"))
     json.dump({"seed": a.seed, "eval_domains": chosen, "held_out_intents": held}, open(out / "choices.json", "w"), indent=1)
     print(f"evaluation domains: {', '.join(chosen)}; held-out intents: {len(held)}")
 
