@@ -12,7 +12,7 @@ use trainer::data::Dataset;
 use trainer::network::{energy, Network, RowInput};
 use trainer::train::{
     self, candle_logits, cross_entropy, energy_loss, random_token_rows, spliced_rows, Embeddings,
-    EnergyLoss, EpochLog, Observer, TrainArgs, TrainingState,
+    EnergyLoss, EpochLog, Observer, TrainArgs, Trained, TrainingState,
 };
 
 fn repo() -> PathBuf {
@@ -147,21 +147,53 @@ fn embeddings() -> Embeddings {
     train::load_embeddings(&repo().join("assets/minilm-l6-v2"), 64).expect("repo table loads")
 }
 
-#[test]
-fn tiny_training_learns_and_the_bundle_reproduces_the_network() {
-    // F32 weights: the bundle must then reproduce the trained network to float precision
-    // (the default int8 weights are checked against their own rounding in model's tests).
-    let args = args(&["--weights-dtype", "f32"]);
-    let ds = dataset();
+/// Trains the tiny dataset with `extra` flags and checks it learned: far above chance (25%)
+/// on held-out sentences.
+fn trained_tiny(extra: &[&str]) -> (Trained, Embeddings) {
     let emb = embeddings();
-    let trained = train::train(&args, &ds, &emb).unwrap();
-    // Far above chance (25%) on held-out sentences.
+    let trained = train::train(&args(extra), &dataset(), &emb).unwrap();
     assert!(
         trained.val_report.closed_set_accuracy >= 0.75,
         "val accuracy {}",
         trained.val_report.closed_set_accuracy
     );
-    // Write, reload, compare: the bundle's scalar forward equals candle's within 1e-4.
+    (trained, emb)
+}
+
+/// The bundle's scalar forward pass equals candle's eval forward of `network` within 1e-4
+/// on every sentence of the dataset and a few odd queries.
+fn assert_bundle_reproduces(clf: &Classifier, network: &Network, emb: &Embeddings) {
+    let long = "long query ".repeat(100);
+    let texts: Vec<&str> = INTENTS
+        .iter()
+        .flat_map(|(_, s)| s.iter().copied())
+        .chain(NOISE.iter().copied())
+        .chain(["", "x", "weather", "🌦️ 今天天气怎么样", long.as_str()])
+        .collect();
+    let ids: Vec<Vec<u32>> = texts.iter().map(|t| clf.encode(t)).collect();
+    let reference = candle_logits(network, &emb.table, &ids).unwrap();
+    let mut worst = (0f32, "");
+    for (text, want) in texts.iter().zip(&reference) {
+        for (a, b) in clf.logits(text).iter().zip(want) {
+            if (a - b).abs() > worst.0 {
+                worst = ((a - b).abs(), text);
+            }
+        }
+    }
+    assert!(
+        worst.0 < 1e-4,
+        "native scalar vs candle: largest difference {} on {:?}",
+        worst.0,
+        worst.1
+    );
+}
+
+#[test]
+fn tiny_training_learns_and_the_bundle_reproduces_the_network() {
+    // F32 weights: the bundle must then reproduce the trained network to float precision
+    // (the default int8 weights are checked against their own rounding in model's tests).
+    let (trained, emb) = trained_tiny(&["--weights-dtype", "f32"]);
+    // Write, reload, compare.
     let dir = std::env::temp_dir().join(format!("bundle-test-{}", std::process::id()));
     train::write_bundle(&dir, &trained, &emb).unwrap();
     let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
@@ -172,33 +204,14 @@ fn tiny_training_learns_and_the_bundle_reproduces_the_network() {
         tokenizer: &k,
     })
     .unwrap();
-    let long = "long query ".repeat(100);
-    let texts: Vec<&str> = INTENTS
-        .iter()
-        .flat_map(|(_, s)| s.iter().copied())
-        .chain(NOISE.iter().copied())
-        .chain(["", "x", "weather", "🌦️ 今天天气怎么样", long.as_str()])
-        .collect();
-    let ids: Vec<Vec<u32>> = texts.iter().map(|t| clf.encode(t)).collect();
-    let reference = candle_logits(&trained.network, &emb.table, &ids).unwrap();
-    let mut worst = 0f32;
-    for (text, want) in texts.iter().zip(&reference) {
-        let got = clf.logits(text);
-        for (a, b) in got.iter().zip(want) {
-            worst = worst.max((a - b).abs());
-        }
-    }
-    assert!(
-        worst < 1e-4,
-        "native scalar vs candle: largest difference {worst}"
-    );
+    assert_bundle_reproduces(&clf, &trained.network, &emb);
     assert_eq!(clf.meta().threshold, trained.meta.threshold);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn an_ensemble_trains_apart_and_ships_as_one_network_with_its_mean_logits() {
-    let args = args(&[
+    let (trained, emb) = trained_tiny(&[
         "--weights-dtype",
         "f32",
         "--members",
@@ -206,22 +219,14 @@ fn an_ensemble_trains_apart_and_ships_as_one_network_with_its_mean_logits() {
         "--channels",
         "32",
     ]);
-    let ds = dataset();
-    let emb = embeddings();
-    let trained = train::train(&args, &ds, &emb).unwrap();
-    assert!(
-        trained.val_report.closed_set_accuracy >= 0.75,
-        "val accuracy {}",
-        trained.val_report.closed_set_accuracy
-    );
     // Each member's classifier rows stay zero off its own channels: no gradient crossed.
     let net = &trained.network;
-    let (labels, features) = (ds.labels.len(), net.arch.features());
+    let labels = INTENTS.len();
     assert_eq!((net.members, net.arch.channels), (2, 64));
     let weight = net.classifier_weight.as_tensor().to_vec2::<f32>().unwrap();
     for (row, values) in weight.iter().enumerate() {
         let member = row / labels;
-        for (feature, &w) in values.iter().enumerate().take(features) {
+        for (feature, &w) in values.iter().enumerate() {
             let owner = (feature % 64) / 32;
             assert!(
                 owner == member || w == 0.0,
@@ -230,32 +235,20 @@ fn an_ensemble_trains_apart_and_ships_as_one_network_with_its_mean_logits() {
         }
     }
     // The bundle is one network of 64 channels whose logits are the members' mean.
-    let model = trained.model_bytes.clone();
-    let (weights, meta) = ModelWeights::parse(&model).unwrap();
+    let (weights, meta) = ModelWeights::parse(&trained.model_bytes).unwrap();
     assert_eq!(meta.architecture.channels, 64);
-    assert_eq!(weights.classifier_weight.len(), labels * features);
+    assert_eq!(
+        weights.classifier_weight.len(),
+        labels * net.arch.features()
+    );
     let clf = Classifier::load(BundleFiles {
-        model: &model,
+        model: &trained.model_bytes,
         table: &emb.table_bytes,
         tokenizer: &emb.tokenizer_bytes,
     })
     .unwrap();
-    let texts: Vec<&str> = INTENTS
-        .iter()
-        .flat_map(|(_, s)| s.iter().copied())
-        .chain(NOISE.iter().copied())
-        .collect();
-    let ids: Vec<Vec<u32>> = texts.iter().map(|t| clf.encode(t)).collect();
-    let reference = candle_logits(net, &emb.table, &ids).unwrap();
-    for (text, want) in texts.iter().zip(&reference) {
-        for (a, b) in clf.logits(text).iter().zip(want) {
-            assert!(
-                (a - b).abs() < 1e-4,
-                "{text:?}: bundle {a} vs members' mean {b}"
-            );
-        }
-    }
-    let refused = train::train(&self::args(&["--members", "0"]), &ds, &emb);
+    assert_bundle_reproduces(&clf, net, &emb);
+    let refused = train::train(&args(&["--members", "0"]), &dataset(), &emb);
     let message = refused.err().expect("no members is refused").to_string();
     assert!(message.contains("--members"), "{message}");
 }
