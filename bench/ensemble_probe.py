@@ -8,8 +8,7 @@ beside `trainer train --members K`, which trains K members side by side in one r
 DATA.json is a CLINC150-layout set (bench/fewshot.py writes them; CLINC150's data_full.json
 is one); HELD_ONLY.json's oos_test adds the AUROC of those unknowns alone against `test`, and
 HELD_VAL.json (a list of sentences: the held-out intents' `val`) the same against `val`
-(same-domain). Prints
-each bundle alone, then the mean logits of the first 2, 3, ... bundles: in-scope accuracy and
+(same-domain). Prints each bundle alone, then the mean logits of the first 2, 3, ... bundles: in-scope accuracy and
 AUROC on validation, in-scope accuracy, out-of-scope recall and AUROC on test, the threshold
 chosen by the trainer's default rule (`recall75`: the best validation in-scope accuracy that
 still rejects 75% of `oos_val`). A single bundle's row reproduces `trainer evaluate
@@ -21,11 +20,7 @@ import os
 
 import numpy as np
 
-from feature_scores import auroc, bundle_labels, energy, features
-
-
-def texts(rows):
-    return [r[0] if isinstance(r, list) else r for r in rows]
+from feature_scores import auroc, bundle_labels, energy, features, texts
 
 
 def recall75(e_known, correct, e_unknown):

@@ -50,6 +50,11 @@ def features(bundle, name, texts):
     return f, l
 
 
+def texts(rows):
+    """The sentences of a split: CLINC-layout rows are [text, label]."""
+    return [r[0] if isinstance(r, list) else r for r in rows]
+
+
 def bundle_labels(path):
     with safe_open(path, "numpy") as f:
         return json.loads(f.metadata()["labels"])
@@ -104,13 +109,12 @@ def scores(f_train, y_train, n_labels, w, b):
 def main():
     bundle, data = sys.argv[1], json.load(open(sys.argv[2]))
     held = json.load(open(sys.argv[3]))["oos_test"] if len(sys.argv) > 3 else None
-    text = lambda rows: [r[0] if isinstance(r, list) else r for r in rows]
     labels = bundle_labels(os.path.join(bundle, "model.safetensors"))
-    f_train, l_train = features(bundle, "train", text(data["train"]))
+    f_train, l_train = features(bundle, "train", texts(data["train"]))
     y_train = np.array([labels.index(r[1]) for r in data["train"]])
-    splits = {name: features(bundle, name, text(data[name])) for name in ("val", "oos_val", "test", "oos_test")}
+    splits = {name: features(bundle, name, texts(data[name])) for name in ("val", "oos_val", "test", "oos_test")}
     if held is not None:
-        splits["held"] = features(bundle, "held", text(held))
+        splits["held"] = features(bundle, "held", texts(held))
     w, b = head(bundle)
     assert np.allclose(f_train @ w.T + b, l_train, atol=1e-3), "features do not give the bundle's logits"
     table = scores(f_train, y_train, len(labels), w, b)
