@@ -312,7 +312,7 @@ impl ModelWeights {
 }
 
 /// Symmetric int8 with one scale per output row (max |x| of the row maps to 127).
-fn quantize_rows(values: &[f32], rows: usize) -> (Vec<u8>, Vec<f32>) {
+pub fn quantize_rows(values: &[f32], rows: usize) -> (Vec<u8>, Vec<f32>) {
     let mut q = Vec::with_capacity(values.len());
     let mut scales = Vec::with_capacity(rows);
     for row in values.chunks_exact(values.len() / rows.max(1)) {
@@ -377,8 +377,8 @@ pub fn read_f32(
 }
 
 /// [`read_f32`] for network weights, which may also be stored as F16, or as I8 with one
-/// scale per output row.
-fn read_weights(
+/// scale per output row ([`quantize_rows`], the scales in tensor [`names::scale`]).
+pub fn read_weights(
     st: &SafeTensors<'_>,
     file: &str,
     name: &str,

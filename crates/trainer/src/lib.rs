@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod cuda;
 pub mod data;
 pub mod distill;
+pub mod encoder;
 pub mod interrupt;
 pub mod model_source;
 pub mod output;

@@ -4,10 +4,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use std::collections::HashMap;
+
 use model::bundle::{MODEL_FILE, TABLE_FILE, TOKENIZER_FILE};
-use model::{BundleFiles, Classifier};
+use model::{BundleFiles, Classification, Classifier, ClassifyOptions};
+use sentence_encoder::encoder_file::ENCODER_FILE;
+use sentence_encoder::{EncoderBundleFiles, EncoderClassifier};
 use trainer::interrupt::{self, Interrupted};
-use trainer::{data, evaluate, table, train};
+use trainer::{data, encoder, evaluate, table, train};
 
 #[derive(Parser)]
 #[command(
@@ -28,6 +32,9 @@ enum Command {
     Table(table::TableArgs),
     /// Train a classifier and write its bundle.
     Train(Box<train::TrainArgs>),
+    /// Make a bundle of the sentence-encoder kind: a pretrained encoder's vectors and a
+    /// cosine head, for intents with only a handful of examples each.
+    Encoder(encoder::EncoderArgs),
     /// Evaluate a bundle on a dataset.
     Evaluate(EvaluateArgs),
     /// Write the bundle's token ids, logits and decision for each text of a JSON list.
@@ -50,7 +57,8 @@ struct LogitsArgs {
 
 #[derive(clap::Args)]
 struct EvaluateArgs {
-    /// Bundle directory (model.safetensors, table.safetensors, tokenizer.json).
+    /// Bundle directory (model.safetensors and tokenizer.json, with table.safetensors or
+    /// encoder.safetensors).
     #[arg(long)]
     bundle: PathBuf,
     #[command(flatten)]
@@ -74,62 +82,147 @@ struct EvaluateArgs {
     plots: Option<PathBuf>,
 }
 
-fn load_bundle(dir: &Path) -> Result<Classifier> {
-    let read = |f: &str| {
-        let p = dir.join(f);
-        std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))
-    };
-    let (m, t, k) = (read(MODEL_FILE)?, read(TABLE_FILE)?, read(TOKENIZER_FILE)?);
-    Classifier::load(BundleFiles {
-        model: &m,
-        table: &t,
-        tokenizer: &k,
-    })
-    .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+/// A loaded bundle of either kind.
+enum Bundle {
+    TextCnn(Classifier),
+    SentenceEncoder(EncoderClassifier),
+}
+
+impl Bundle {
+    fn load(dir: &Path) -> Result<Self> {
+        let read = |f: &str| {
+            let p = dir.join(f);
+            std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))
+        };
+        let (model, tokenizer) = (read(MODEL_FILE)?, read(TOKENIZER_FILE)?);
+        let is_encoder = sentence_encoder::bundle::model_format(&model).as_deref()
+            == Some(sentence_encoder::bundle::MODEL_FORMAT);
+        let loaded = if is_encoder {
+            EncoderClassifier::load(EncoderBundleFiles {
+                model: &model,
+                encoder: &read(ENCODER_FILE)?,
+                tokenizer: &tokenizer,
+            })
+            .map(Self::SentenceEncoder)
+        } else {
+            Classifier::load(BundleFiles {
+                model: &model,
+                table: &read(TABLE_FILE)?,
+                tokenizer: &tokenizer,
+            })
+            .map(Self::TextCnn)
+        };
+        loaded.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
+    }
+
+    fn labels(&self) -> &[String] {
+        match self {
+            Self::TextCnn(c) => c.labels(),
+            Self::SentenceEncoder(c) => c.labels(),
+        }
+    }
+
+    fn threshold(&self) -> f32 {
+        match self {
+            Self::TextCnn(c) => c.meta().threshold,
+            Self::SentenceEncoder(c) => c.meta().threshold,
+        }
+    }
+
+    fn logits(&self, text: &str) -> Result<Vec<f32>> {
+        match self {
+            Self::TextCnn(c) => Ok(c.logits(text)),
+            Self::SentenceEncoder(c) => Ok(c.logits(text)?),
+        }
+    }
+
+    /// Logits of many texts, keyed by text (the encoder embeds them in batches).
+    fn all_logits<'a>(&self, texts: &[&'a str]) -> Result<HashMap<&'a str, Vec<f32>>> {
+        match self {
+            Self::TextCnn(c) => Ok(texts.iter().map(|&t| (t, c.logits(t))).collect()),
+            Self::SentenceEncoder(c) => {
+                let vectors = c.encoder().embed_all(texts)?;
+                Ok(texts
+                    .iter()
+                    .zip(vectors)
+                    .map(|(&t, v)| (t, c.logits_of_vector(&v)))
+                    .collect())
+            }
+        }
+    }
+
+    fn classify(&self, text: &str) -> Result<Classification> {
+        let options = ClassifyOptions::default();
+        match self {
+            Self::TextCnn(c) => Ok(c.classify(text, &options)),
+            Self::SentenceEncoder(c) => Ok(c.classify(text, &options)?),
+        }
+    }
 }
 
 fn write_logits(args: &LogitsArgs) -> Result<()> {
-    let classifier = load_bundle(&args.bundle)?;
+    let bundle = Bundle::load(&args.bundle)?;
     let text = std::fs::read_to_string(&args.texts)
         .with_context(|| format!("cannot read {}", args.texts.display()))?;
     let texts: Vec<String> = serde_json::from_str(&text)
         .with_context(|| format!("{}: expected a JSON list of strings", args.texts.display()))?;
     let rows: Vec<serde_json::Value> = texts
         .iter()
-        .map(|t| {
+        .map(|t| -> Result<serde_json::Value> {
             let mut row = serde_json::json!({
                 "text": t,
-                "ids": classifier.encode(t),
-                "logits": classifier.logits(t),
-                "result": classifier.classify(t, &Default::default()),
+                "logits": bundle.logits(t)?,
+                "result": bundle.classify(t)?,
             });
-            if args.features {
-                row["features"] = classifier.features(t).into();
+            match &bundle {
+                Bundle::TextCnn(c) => {
+                    row["ids"] = c.encode(t).into();
+                    if args.features {
+                        row["features"] = c.features(t).into();
+                    }
+                }
+                Bundle::SentenceEncoder(c) => {
+                    row["ids"] = c.encoder().text().encode(t).into();
+                    anyhow::ensure!(
+                        !args.features,
+                        "--features: a sentence-encoder bundle has no pooled features"
+                    );
+                }
             }
-            row
+            Ok(row)
         })
-        .collect();
+        .collect::<Result<_>>()?;
     std::fs::write(&args.out, serde_json::to_vec(&rows)?)
         .with_context(|| format!("cannot write {}", args.out.display()))
 }
 
 fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
-    let classifier = load_bundle(&args.bundle)?;
+    let bundle = Bundle::load(&args.bundle)?;
     let ds = args.data.load(args.seed)?;
     anyhow::ensure!(
-        ds.labels == classifier.labels(),
+        ds.labels == bundle.labels(),
         "{} has other intents than the bundle",
         args.data.path.display()
     );
+    let texts: Vec<&str> = [&ds.val, &ds.test]
+        .iter()
+        .flat_map(|split| split.iter().map(|(t, _)| t.as_str()))
+        .chain(
+            [&ds.negatives_val, &ds.negatives_test]
+                .iter()
+                .flat_map(|s| s.iter().map(String::as_str)),
+        )
+        .collect();
+    let logits = bundle.all_logits(&texts)?;
+    let logits = |t: &str| logits[t].clone();
     let threshold = match args.threshold_rule {
         Some(rule) => {
-            let (known, unknown) =
-                evaluate::score(&ds.val, &ds.negatives_val, |s| classifier.logits(s));
+            let (known, unknown) = evaluate::score(&ds.val, &ds.negatives_val, logits);
             evaluate::choose_threshold(rule, &known, &unknown)
         }
-        None => args.threshold.unwrap_or(classifier.meta().threshold),
+        None => args.threshold.unwrap_or(bundle.threshold()),
     };
-    let (known, unknown) = evaluate::score(&ds.test, &ds.negatives_test, |s| classifier.logits(s));
+    let (known, unknown) = evaluate::score(&ds.test, &ds.negatives_test, logits);
     let report = evaluate::report(
         &ds.labels,
         &known,
@@ -178,6 +271,7 @@ fn main() -> Result<()> {
     let result = match &args.command {
         Command::Table(a) => table::run(a),
         Command::Train(a) => interrupt::install().and_then(|_| train::run(a)),
+        Command::Encoder(a) => encoder::run(a),
         Command::Evaluate(a) => evaluate_bundle(a),
         Command::Logits(a) => write_logits(a),
     };

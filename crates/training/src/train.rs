@@ -1110,7 +1110,7 @@ const SUGGESTIONS_PER_INTENT: usize = 2;
 const SUGGESTED_NEGATIVES: usize = 4;
 
 /// `{ "known": [[text, intent], ...], "unknown": [text, ...] }` from the training split.
-fn suggestions(dataset: &Dataset) -> serde_json::Value {
+pub fn suggestions(dataset: &Dataset) -> serde_json::Value {
     let mut taken = vec![0usize; dataset.labels.len()];
     let known: Vec<(&str, &str)> = dataset
         .train

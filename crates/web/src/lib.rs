@@ -38,6 +38,7 @@ struct WithEvidence<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Info<'a> {
+    kind: &'static str,
     labels: &'a [String],
     threshold: f32,
     architecture: &'a model::Architecture,
@@ -116,6 +117,7 @@ impl IntentClassifier {
     pub fn info(&self) -> Result<String, JsError> {
         let meta = self.inner.meta();
         to_json(&Info {
+            kind: model::bundle::MODEL_FORMAT,
             labels: &meta.labels,
             threshold: meta.threshold,
             architecture: &meta.architecture,

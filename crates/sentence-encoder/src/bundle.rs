@@ -1,0 +1,128 @@
+//! A bundle of the sentence-encoder kind: `model.safetensors` holds the cosine head
+//! (`head.weight`, [labels, dim], F32) and its metadata ([`EncoderBundleMeta`], as JSON
+//! under the key `meta`); `encoder.safetensors` is the encoder ([`crate::encoder_file`]);
+//! `tokenizer.json` is the encoder's tokenizer. The `format` key tells this kind from the
+//! TextCNN's ([`model::bundle::MODEL_FORMAT`]).
+
+use std::collections::HashMap;
+
+use model::bundle::{f32_bytes, read_f32, serialize_tensors, MODEL_FILE};
+use model::BundleError;
+use safetensors::{Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+
+/// Value of the `format` metadata key of this kind's model file.
+pub const MODEL_FORMAT: &str = "sentence-encoder-intent";
+/// Bumped on any change a reader must know about.
+pub const FORMAT_VERSION: u32 = 1;
+pub const HEAD_WEIGHT: &str = "head.weight";
+
+/// The raw bytes of the bundle's three files.
+pub struct EncoderBundleFiles<'a> {
+    pub model: &'a [u8],
+    pub encoder: &'a [u8],
+    pub tokenizer: &'a [u8],
+}
+
+/// Everything in `model.safetensors` besides the head.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EncoderBundleMeta {
+    pub format_version: u32,
+    /// Intent names, in the order of the head's rows.
+    pub labels: Vec<String>,
+    /// Length of the encoder's vectors (the head's columns).
+    pub dim: usize,
+    /// Energy above this means "unknown".
+    pub threshold: f32,
+    /// Softmax temperature for reported probabilities, fitted on validation.
+    pub temperature: f32,
+    pub tokenizer_sha256: String,
+    pub encoder_sha256: String,
+    /// How the model was made (flags, data, date): shown, never interpreted.
+    pub training: serde_json::Value,
+    /// Evaluation figures written by the trainer: shown, never interpreted.
+    pub metrics: serde_json::Value,
+}
+
+impl EncoderBundleMeta {
+    fn check(&self) -> Result<(), String> {
+        if self.format_version != FORMAT_VERSION {
+            return Err(format!(
+                "format version {} is not supported (this reader knows {FORMAT_VERSION})",
+                self.format_version
+            ));
+        }
+        if self.labels.is_empty() {
+            return Err("metadata `labels` is empty".into());
+        }
+        if self.dim == 0 {
+            return Err("metadata `dim` is 0".into());
+        }
+        if !self.threshold.is_finite() {
+            return Err("metadata `threshold` is not finite".into());
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(format!(
+                "metadata `temperature` is {}, expected a finite number above 0",
+                self.temperature
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The `format` metadata value of a model file, if it has one: tells the two kinds apart.
+pub fn model_format(model: &[u8]) -> Option<String> {
+    let (_, header) = SafeTensors::read_metadata(model).ok()?;
+    header.metadata().as_ref()?.get("format").cloned()
+}
+
+/// The model file's bytes for a head ([labels, dim] row-major) and its metadata.
+pub fn serialize(meta: &EncoderBundleMeta, head: &[f32]) -> Vec<u8> {
+    let metadata = HashMap::from([
+        ("format".to_string(), MODEL_FORMAT.to_string()),
+        (
+            "meta".to_string(),
+            serde_json::to_string(meta).expect("plain data serializes"),
+        ),
+    ]);
+    serialize_tensors(
+        vec![(
+            HEAD_WEIGHT.to_string(),
+            Dtype::F32,
+            vec![meta.labels.len(), meta.dim],
+            f32_bytes(head),
+        )],
+        metadata,
+    )
+}
+
+/// Reads and checks a model file of this kind: its metadata and head.
+pub fn parse(model: &[u8]) -> Result<(EncoderBundleMeta, Vec<f32>), BundleError> {
+    let err = |p: String| BundleError::new(MODEL_FILE, p);
+    match model_format(model) {
+        Some(f) if f == MODEL_FORMAT => {}
+        Some(f) => {
+            return Err(err(format!(
+                "metadata `format` is `{f}`, expected `{MODEL_FORMAT}`"
+            )))
+        }
+        None => {
+            return Err(err(
+                "not a safetensors file with a `format` metadata key".into()
+            ))
+        }
+    }
+    let (_, header) = SafeTensors::read_metadata(model).map_err(|e| err(e.to_string()))?;
+    let meta_json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("meta"))
+        .ok_or_else(|| err("metadata key `meta` is missing".into()))?;
+    let meta: EncoderBundleMeta =
+        serde_json::from_str(meta_json).map_err(|e| err(format!("metadata `meta`: {e}")))?;
+    meta.check().map_err(err)?;
+    let st = SafeTensors::deserialize(model).map_err(|e| err(e.to_string()))?;
+    let head = read_f32(&st, MODEL_FILE, HEAD_WEIGHT, &[meta.labels.len(), meta.dim])?;
+    Ok((meta, head))
+}

@@ -1,0 +1,102 @@
+//! A loaded bundle of the sentence-encoder kind and `classify`, text to decision.
+
+use model::bundle::{sha256_hex, MODEL_FILE, TOKENIZER_FILE};
+use model::decision::decide;
+use model::{BundleError, Classification, ClassifyOptions};
+
+use crate::bundle::{self, EncoderBundleFiles, EncoderBundleMeta};
+use crate::encoder::SentenceEncoder;
+use crate::encoder_file::ENCODER_FILE;
+use crate::head;
+
+pub struct EncoderClassifier {
+    encoder: SentenceEncoder,
+    meta: EncoderBundleMeta,
+    head: Vec<f32>,
+}
+
+/// Fails unless `bytes` hash to what the model file recorded for `file`.
+fn check_hash(file: &str, bytes: &[u8], recorded: &str) -> Result<(), BundleError> {
+    let actual = sha256_hex(bytes);
+    if actual == recorded {
+        return Ok(());
+    }
+    Err(BundleError::new(
+        file,
+        format!(
+            "sha256 is {actual}, but {MODEL_FILE} records {recorded}: \
+             the file was changed or belongs to another model"
+        ),
+    ))
+}
+
+impl EncoderClassifier {
+    /// Loads and cross-checks a bundle: hashes, and the encoder's width against the head's.
+    pub fn load(files: EncoderBundleFiles<'_>) -> Result<Self, BundleError> {
+        let (meta, head) = bundle::parse(files.model)?;
+        check_hash(TOKENIZER_FILE, files.tokenizer, &meta.tokenizer_sha256)?;
+        check_hash(ENCODER_FILE, files.encoder, &meta.encoder_sha256)?;
+        let encoder = SentenceEncoder::load(files.encoder, files.tokenizer)?;
+        if encoder.dim() != meta.dim {
+            return Err(BundleError::new(
+                ENCODER_FILE,
+                format!(
+                    "vectors have {} dims, the model's head expects {}",
+                    encoder.dim(),
+                    meta.dim
+                ),
+            ));
+        }
+        Ok(Self {
+            encoder,
+            meta,
+            head,
+        })
+    }
+
+    /// A classifier from parts already in memory (the trainer, before writing the bundle).
+    pub fn from_parts(encoder: SentenceEncoder, meta: EncoderBundleMeta, head: Vec<f32>) -> Self {
+        Self {
+            encoder,
+            meta,
+            head,
+        }
+    }
+
+    pub fn meta(&self) -> &EncoderBundleMeta {
+        &self.meta
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.meta.labels
+    }
+
+    pub fn encoder(&self) -> &SentenceEncoder {
+        &self.encoder
+    }
+
+    /// Logits in label order.
+    pub fn logits(&self, text: &str) -> candle_core::Result<Vec<f32>> {
+        Ok(self.logits_of_vector(&self.encoder.embed(text)?))
+    }
+
+    /// Logits of a vector the encoder made ([`SentenceEncoder::embed_all`] for many texts).
+    pub fn logits_of_vector(&self, vector: &[f32]) -> Vec<f32> {
+        head::logits(&self.head, vector)
+    }
+
+    /// The decision for `text`: the best intent, or unknown above the threshold.
+    pub fn classify(
+        &self,
+        text: &str,
+        options: &ClassifyOptions,
+    ) -> candle_core::Result<Classification> {
+        Ok(decide(
+            &self.logits(text)?,
+            &self.meta.labels,
+            options.threshold.unwrap_or(self.meta.threshold),
+            options.top_k,
+            self.meta.temperature,
+        ))
+    }
+}

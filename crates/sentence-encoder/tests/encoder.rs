@@ -1,0 +1,279 @@
+//! The encoder file, the sentence vectors and the bundle, on a tiny BERT generated in code
+//! (testkit) and the default table's tokenizer: no downloaded encoder needed.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::BertModel;
+use model::bundle::{sha256_hex, MODEL_FILE, TOKENIZER_FILE};
+use model::{ClassifyOptions, TextEncoder};
+use sentence_encoder::bundle::{self, EncoderBundleMeta};
+use sentence_encoder::encoder_file::{self, ENCODER_FILE};
+use sentence_encoder::testkit::{tiny_checkpoint, TINY_HIDDEN};
+use sentence_encoder::{head, EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
+
+const TEXTS: [&str; 6] = [
+    "set a timer for ten minutes",
+    "what's the weather like tomorrow",
+    "wether tomorow",
+    "",
+    "🙂🙂",
+    "remind me to call mom at 5pm",
+];
+
+fn tokenizer() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../assets/minilm-l6-v2/tokenizer.json"
+    ))
+    .expect("the default table's tokenizer is in the repository")
+}
+
+/// The tiny checkpoint as `trainer encoder` stores it, with the tokenizer it was made for.
+fn tiny_encoder() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let tokenizer = tokenizer();
+    let vocab = TextEncoder::from_bytes(&tokenizer, 128)
+        .unwrap()
+        .vocab_size();
+    let (config, checkpoint) = tiny_checkpoint(vocab);
+    let encoder = encoder_file::quantize(&config, &checkpoint).unwrap();
+    (encoder, tokenizer, checkpoint)
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    dot / (norm(a) * norm(b))
+}
+
+#[test]
+fn the_int8_encoder_keeps_the_checkpoints_sentence_vectors() {
+    let (encoder_bytes, tokenizer, checkpoint) = tiny_encoder();
+    assert!(
+        encoder_bytes.len() * 3 < checkpoint.len(),
+        "int8 matrices: {} bytes against the checkpoint's {}",
+        encoder_bytes.len(),
+        checkpoint.len()
+    );
+    let encoder = SentenceEncoder::load(&encoder_bytes, &tokenizer).unwrap();
+    assert_eq!(encoder.dim(), TINY_HIDDEN);
+
+    // The F32 checkpoint through candle's BERT directly: the reference.
+    let vocab = encoder.text().vocab_size();
+    let (config, _) = tiny_checkpoint(vocab);
+    let config = encoder_file::parse_config(&config, "config.json").unwrap();
+    let vb = VarBuilder::from_buffered_safetensors(checkpoint, DType::F32, &Device::Cpu).unwrap();
+    let bert = BertModel::load(vb, &config).unwrap();
+    for text in TEXTS {
+        let ids = encoder.text().encode(text);
+        let n = ids.len();
+        let ids = Tensor::from_vec(ids, (1, n), &Device::Cpu).unwrap();
+        let states = bert
+            .forward(&ids, &ids.zeros_like().unwrap(), None)
+            .unwrap();
+        let reference: Vec<f32> = states
+            .mean(1)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let vector = encoder.embed(text).unwrap();
+        let length = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!((length - 1.0).abs() < 1e-5, "{text:?}: length {length}");
+        let c = cosine(&vector, &reference);
+        assert!(
+            c > 0.99,
+            "{text:?}: cosine {c} to the F32 checkpoint's vector"
+        );
+    }
+}
+
+#[test]
+fn many_at_once_gives_each_texts_own_vector() {
+    let (encoder_bytes, tokenizer, _) = tiny_encoder();
+    let encoder = SentenceEncoder::load(&encoder_bytes, &tokenizer).unwrap();
+    let long = "book a table for two ".repeat(500);
+    let mut texts: Vec<&str> = TEXTS.to_vec();
+    texts.push(&long);
+    texts.push("set a timer for ten minutes");
+    let all = encoder.embed_all(&texts).unwrap();
+    for (text, vector) in texts.iter().zip(&all) {
+        // Batched matrix products round differently, nothing more: no padding is involved.
+        let alone = encoder.embed(text).unwrap();
+        let worst = vector
+            .iter()
+            .zip(&alone)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst < 1e-5,
+            "{text:?}: differs by {worst} from its own embedding"
+        );
+    }
+}
+
+fn meta(labels: &[&str], encoder: &[u8], tokenizer: &[u8]) -> EncoderBundleMeta {
+    EncoderBundleMeta {
+        format_version: bundle::FORMAT_VERSION,
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+        dim: TINY_HIDDEN,
+        threshold: -2.0,
+        temperature: 1.0,
+        tokenizer_sha256: sha256_hex(tokenizer),
+        encoder_sha256: sha256_hex(encoder),
+        training: serde_json::Value::Null,
+        metrics: serde_json::Value::Null,
+    }
+}
+
+#[test]
+fn a_bundle_classifies_with_its_head_and_threshold() {
+    let (encoder_bytes, tokenizer, _) = tiny_encoder();
+    let encoder = SentenceEncoder::load(&encoder_bytes, &tokenizer).unwrap();
+    let examples = [
+        ("set a timer for ten minutes", 0),
+        ("what's the weather like tomorrow", 1),
+    ];
+    let vectors: Vec<Vec<f32>> = examples
+        .iter()
+        .map(|(t, _)| encoder.embed(t).unwrap())
+        .collect();
+    let labels: Vec<usize> = examples.iter().map(|(_, l)| *l).collect();
+    let head = head::class_means(&vectors, &labels, 2, TINY_HIDDEN);
+    let meta = meta(&["timer", "weather"], &encoder_bytes, &tokenizer);
+    let model = bundle::serialize(&meta, &head);
+    let classifier = EncoderClassifier::load(EncoderBundleFiles {
+        model: &model,
+        encoder: &encoder_bytes,
+        tokenizer: &tokenizer,
+    })
+    .unwrap();
+    for (text, label) in examples {
+        let logits = classifier.logits(text).unwrap();
+        assert!(
+            (logits[label] - head::COSINE_SCALE).abs() < 1e-3,
+            "{text:?}: {logits:?}"
+        );
+        let result = classifier
+            .classify(text, &ClassifyOptions::default())
+            .unwrap();
+        assert_eq!(result.intent, ["timer", "weather"][label]);
+        assert!(result.known);
+    }
+    // A threshold below every energy makes everything unknown.
+    let strict = ClassifyOptions {
+        threshold: Some(-1e3),
+        ..Default::default()
+    };
+    assert!(!classifier.classify(TEXTS[0], &strict).unwrap().known);
+    for text in TEXTS {
+        let result = classifier
+            .classify(text, &ClassifyOptions::default())
+            .unwrap();
+        assert!(
+            result.energy.is_finite() && result.confidence.is_finite(),
+            "{text:?}"
+        );
+    }
+}
+
+fn load_error(model: &[u8], encoder: &[u8], tokenizer: &[u8]) -> String {
+    match EncoderClassifier::load(EncoderBundleFiles {
+        model,
+        encoder,
+        tokenizer,
+    }) {
+        Ok(_) => panic!("loaded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_files_are_refused_with_the_file_and_the_problem() {
+    let (encoder_bytes, tokenizer, checkpoint) = tiny_encoder();
+    let head = vec![0.5; 2 * TINY_HIDDEN];
+    let meta = meta(&["a", "b"], &encoder_bytes, &tokenizer);
+    let model = bundle::serialize(&meta, &head);
+
+    let mut other_tokenizer = tokenizer.clone();
+    other_tokenizer.push(b' ');
+    let e = load_error(&model, &encoder_bytes, &other_tokenizer);
+    assert!(e.starts_with(TOKENIZER_FILE) && e.contains("sha256"), "{e}");
+
+    let e = load_error(&model, &checkpoint, &tokenizer);
+    assert!(e.starts_with(ENCODER_FILE) && e.contains("sha256"), "{e}");
+
+    let e = load_error(b"not a model", &encoder_bytes, &tokenizer);
+    assert!(e.starts_with(MODEL_FILE), "{e}");
+
+    let mut nan_head = head.clone();
+    nan_head[3] = f32::NAN;
+    let e = load_error(
+        &bundle::serialize(&meta, &nan_head),
+        &encoder_bytes,
+        &tokenizer,
+    );
+    assert!(
+        e.starts_with(MODEL_FILE) && e.contains("head.weight") && e.contains("index 3"),
+        "{e}"
+    );
+
+    let wrong_width = EncoderBundleMeta {
+        dim: 8,
+        ..meta.clone()
+    };
+    let e = load_error(
+        &bundle::serialize(&wrong_width, &[0.5; 16]),
+        &encoder_bytes,
+        &tokenizer,
+    );
+    assert!(e.starts_with(ENCODER_FILE) && e.contains("16 dims"), "{e}");
+
+    // A TextCNN bundle's model file is not this kind's.
+    let e = match bundle::parse(
+        &model::testkit::tiny_bundle(model::testkit::TINY_TOKENIZER.as_bytes(), 8).0,
+    ) {
+        Ok(_) => panic!("parsed"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("textcnn-intent") && e.contains("sentence-encoder-intent"),
+        "{e}"
+    );
+
+    // The encoder file itself: a config that is not BERT's, a missing layer.
+    let e = encoder_file::quantize("{}", &checkpoint)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("config.json") && e.contains("not a BERT config"),
+        "{e}"
+    );
+    let vocab = TextEncoder::from_bytes(&tokenizer, 128)
+        .unwrap()
+        .vocab_size();
+    let (config, _) = tiny_checkpoint(vocab);
+    let deeper = config.replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3");
+    let encoder_short = encoder_file::quantize(&deeper, &checkpoint).unwrap();
+    let e = match SentenceEncoder::load(&encoder_short, &tokenizer) {
+        Ok(_) => panic!("loaded"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.starts_with(ENCODER_FILE) && e.contains("encoder.layer.2"),
+        "{e}"
+    );
+    // Fewer embedding rows than the tokenizer has ids.
+    let (small, small_checkpoint) = tiny_checkpoint(100);
+    let e = match SentenceEncoder::load(
+        &encoder_file::quantize(&small, &small_checkpoint).unwrap(),
+        &tokenizer,
+    ) {
+        Ok(_) => panic!("loaded"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.starts_with(TOKENIZER_FILE) && e.contains("embeddings for 100"),
+        "{e}"
+    );
+}

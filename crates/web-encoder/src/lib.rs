@@ -1,0 +1,122 @@
+//! The sentence-encoder kind as JavaScript sees it: `new EncoderIntentClassifier(model,
+//! encoder, tokenizer)` from the bundle's three files, then `classify(text, options)` with
+//! the same options and result as the TextCNN's `IntentClassifier`. Every failure is a
+//! JavaScript `Error` naming the file; nothing here panics on any input.
+
+use model::ClassifyOptions;
+use sentence_encoder::{EncoderBundleFiles, EncoderClassifier};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+pub struct EncoderIntentClassifier {
+    inner: EncoderClassifier,
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
+    serde_json::to_string(value).map_err(|e| JsError::new(&format!("cannot convert result: {e}")))
+}
+
+fn options(json: Option<String>) -> Result<ClassifyOptions, JsError> {
+    let Some(json) = json else {
+        return Ok(ClassifyOptions::default());
+    };
+    let options: ClassifyOptions = serde_json::from_str(&json).map_err(|e| {
+        JsError::new(&format!(
+            "classify options: {e} (expected {{ topK?: number, threshold?: number }})"
+        ))
+    })?;
+    if options.evidence {
+        return Err(JsError::new(
+            "classify options: `evidence` explains a TextCNN's decision; a sentence-encoder model has none",
+        ));
+    }
+    Ok(options)
+}
+
+fn encoder_error(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&format!("sentence encoder: {e}"))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info<'a> {
+    kind: &'static str,
+    labels: &'a [String],
+    threshold: f32,
+    dim: usize,
+    max_chars: usize,
+    vocab_size: usize,
+    training: &'a serde_json::Value,
+    metrics: &'a serde_json::Value,
+}
+
+#[wasm_bindgen]
+impl EncoderIntentClassifier {
+    /// Loads a bundle from the bytes of model.safetensors, encoder.safetensors and
+    /// tokenizer.json.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        model: &[u8],
+        encoder: &[u8],
+        tokenizer: &[u8],
+    ) -> Result<EncoderIntentClassifier, JsError> {
+        let inner = EncoderClassifier::load(EncoderBundleFiles {
+            model,
+            encoder,
+            tokenizer,
+        })
+        .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Self { inner })
+    }
+
+    /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`.
+    /// `options`: JSON of `{ topK?, threshold? }`.
+    pub fn classify(&self, text: &str, options: Option<String>) -> Result<String, JsError> {
+        let options = self::options(options)?;
+        to_json(&self.inner.classify(text, &options).map_err(encoder_error)?)
+    }
+
+    /// `classify` for each text, in order.
+    #[wasm_bindgen(js_name = classifyBatch)]
+    pub fn classify_batch(
+        &self,
+        texts: Vec<String>,
+        options: Option<String>,
+    ) -> Result<String, JsError> {
+        let options = self::options(options)?;
+        let results = texts
+            .iter()
+            .map(|t| self.inner.classify(t, &options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(encoder_error)?;
+        to_json(&results)
+    }
+
+    /// Raw logits, in label order.
+    pub fn logits(&self, text: &str) -> Result<Vec<f32>, JsError> {
+        self.inner.logits(text).map_err(encoder_error)
+    }
+
+    /// Token ids the encoder reads for `text`.
+    #[wasm_bindgen(js_name = tokenIds)]
+    pub fn token_ids(&self, text: &str) -> Vec<u32> {
+        self.inner.encoder().text().encode(text)
+    }
+
+    /// Kind, labels, threshold, vector width, training settings and metrics.
+    pub fn info(&self) -> Result<String, JsError> {
+        let meta = self.inner.meta();
+        let text = self.inner.encoder().text();
+        to_json(&Info {
+            kind: sentence_encoder::bundle::MODEL_FORMAT,
+            labels: &meta.labels,
+            threshold: meta.threshold,
+            dim: meta.dim,
+            max_chars: text.char_bound(),
+            vocab_size: text.vocab_size(),
+            training: &meta.training,
+            metrics: &meta.metrics,
+        })
+    }
+}
