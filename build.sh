@@ -5,7 +5,8 @@
 #                                    --clinc150: CLINC150's 150 intents, models/clinc150)
 #   ./build.sh serve [--bilingual|--clinc150]  the above, then serve the demo at http://127.0.0.1:8080
 #   ./build.sh test                  install what the tests need, then run every test
-#   ./build.sh wasm                  only build the wasm packages (web/pkg, web/pkg-relaxed)
+#   ./build.sh wasm                  only build the wasm packages (web/pkg, web/pkg-relaxed,
+#                                    web/pkg-train, web/pkg-encoder)
 #   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
 #   ./build.sh fuzz [SECONDS]        each fuzz target for SECONDS (default 600) -> bench/results/fuzz.md
 #   ./build.sh phase NAME MIN CMD... CMD as a timed phase with a budget of MIN minutes (.ci/run)
@@ -152,9 +153,16 @@ build_trainer_wasm() {
   build_wasm intent-train-web web/pkg-train +simd128 wasm-train
 }
 
+# The sentence-encoder kind's module (`trainer encoder` bundles): fetched only for them, and
+# its matrix products are its whole cost, so speed over size as for the training module.
+build_encoder_wasm() {
+  build_wasm intent-encoder-web web/pkg-encoder +simd128 wasm-train
+}
+
 build_wasm_all() {
   build_classifier
   build_trainer_wasm
+  build_encoder_wasm
 }
 
 # train_default [OUT EXAMPLE TABLE [TRAINER FLAGS...]]: the default model (or the one named)
@@ -240,7 +248,7 @@ setup_browser_tests() {
 # FILE.br and FILE.gz beside the wasm and the model's files; web/serve.mjs sends them.
 precompress() {
   log "precompressing the wasm and $MODEL_DIR (brotli, gzip)"
-  node web/precompress.mjs web/pkg web/pkg-relaxed web/pkg-train "$MODEL_DIR"
+  node web/precompress.mjs web/pkg web/pkg-relaxed web/pkg-train web/pkg-encoder "$MODEL_DIR"
 }
 
 serve() {
@@ -261,6 +269,14 @@ native_references() {
   # by how much), and the comparison would measure that, not the page.
   trainer train --data examples/everyday/data.json --noise examples/everyday/noise.json \
     --table assets/minilm-l6-v2 --epochs 1 --seed 42 --out target/train-parity --quiet > /dev/null
+  # A sentence-encoder bundle over a tiny generated BERT (tests/node/encoder.test.mjs): the
+  # real encoders are downloads, which tests must not need.
+  cargo run -q -p sentence-encoder --example tiny_encoder -- \
+    assets/minilm-l6-v2/tokenizer.json target/tiny-encoder
+  trainer encoder --data examples/everyday/data.json --noise examples/everyday/noise.json \
+    --encoder target/tiny-encoder --out target/encoder-parity --quiet > /dev/null
+  trainer logits --bundle target/encoder-parity \
+    --texts tests/browser/parity-texts.json --out target/parity-native-encoder.json
 }
 
 # bench/gpu.sh on the CPU with the example data (the GPU run is bench/gpu.sh on a GPU machine).

@@ -113,16 +113,25 @@ export interface Architecture {
 
 /** What the model is: its card. */
 export interface ModelInfo {
+  /**
+   * 'textcnn-intent' (`trainer train`: a TextCNN over a token table), or
+   * 'sentence-encoder-intent' (`trainer encoder`: a pretrained sentence encoder with a cosine
+   * head, for intents with a handful of examples each).
+   */
+  kind: 'textcnn-intent' | 'sentence-encoder-intent';
   labels: string[];
   /** The threshold in effect (setThreshold, else the model's). */
   threshold: number;
   /** The threshold calibrated by the trainer. */
   modelThreshold: number;
-  architecture: Architecture;
+  /** The TextCNN's shape (TextCNN bundles). */
+  architecture?: Architecture;
+  /** Length of the encoder's sentence vectors (sentence-encoder bundles). */
+  dim?: number;
   maxChars: number;
   vocabSize: number;
-  /** The token table: its source (with license), dims and format. */
-  embedding: { source: string; dim: number; source_dim: number; explained_variance: number; tokenizer_sha256: string };
+  /** The token table: its source (with license), dims and format (TextCNN bundles). */
+  embedding?: { source: string; dim: number; source_dim: number; explained_variance: number; tokenizer_sha256: string };
   /** License of the embedding source, when it names one. */
   license: string | null;
   /** When the model was trained (ISO 8601), when recorded. */
@@ -131,8 +140,8 @@ export interface ModelInfo {
   training: Record<string, unknown>;
   /** The trainer's held-out evaluation (accuracy, AUROC, FPR95, ...). */
   metrics: Record<string, unknown>;
-  /** 'simd128', 'simd128+relaxed' or 'scalar'. */
-  kernel: string;
+  /** 'simd128', 'simd128+relaxed' or 'scalar' (TextCNN bundles). */
+  kernel?: string;
   loadMs: number;
   /**
    * Where the load's time went, in ms from its start: the wasm module compiled and
@@ -141,7 +150,7 @@ export interface ModelInfo {
    */
   loadStages: { wasmMs: number; filesMs: number; setupMs: number };
   /** Byte size of each bundle file. */
-  bytes: { model: number; table: number; tokenizer: number };
+  bytes: { model: number; table?: number; encoder?: number; tokenizer: number };
   /** Files this load took from the Cache API instead of the network. */
   cached: string[];
 }
@@ -158,6 +167,7 @@ export interface Classifier {
   /** Sets the threshold for later calls; `undefined` restores the model's own. */
   setThreshold(threshold: number | undefined): void;
   logits(text: string): Float32Array;
+  /** TextCNN bundles only; a sentence-encoder bundle throws (it reads text, not ids). */
   logitsForIds(ids: Iterable<number>): Float32Array;
   tokenIds(text: string): Uint32Array;
   info(): ModelInfo;
@@ -182,13 +192,14 @@ export interface WorkerClassifier {
 }
 
 /** Bundle file names by role. */
-export declare const BUNDLE_FILES: Readonly<{ model: string; table: string; tokenizer: string }>;
+export declare const BUNDLE_FILES: Readonly<{ model: string; table: string; encoder: string; tokenizer: string }>;
 /** The Cache API bucket that holds bundle files. */
 export declare const CACHE_NAME: string;
 
 /**
- * Loads the bundle in `modelBaseUrl` (a directory with model.safetensors,
- * table.safetensors and tokenizer.json). Rejects with an Error naming the bad file.
+ * Loads the bundle in `modelBaseUrl` (a directory with model.safetensors, tokenizer.json
+ * and table.safetensors, or encoder.safetensors for the sentence-encoder kind). Rejects
+ * with an Error naming the bad file.
  */
 export declare function loadClassifier(
   modelBaseUrl: BundleLocation,

@@ -1,6 +1,8 @@
 // The classifier for web pages and Node.js: fetches a bundle (model, token table,
 // tokenizer) in parallel, checks it in wasm, and classifies text on the spot, on the page
 // or in a worker. In browsers the large files are kept in the Cache API under their sha256.
+// A bundle of the sentence-encoder kind (`trainer encoder`: encoder.safetensors in place of
+// the table) loads the same way, into a wasm module of its own fetched only for it.
 // Node (web/node.js, the package's `node` entry) reads paths and file: URLs from disk.
 //
 //   import { loadClassifier } from 'intent-classifier';
@@ -14,8 +16,37 @@ export { env } from './hub.js';
 export const BUNDLE_FILES = Object.freeze({
   model: 'model.safetensors',
   table: 'table.safetensors',
+  encoder: 'encoder.safetensors',
   tokenizer: 'tokenizer.json',
 });
+
+/** The `format` of a sentence-encoder bundle's model.safetensors (crates/sentence-encoder). */
+export const ENCODER_FORMAT = 'sentence-encoder-intent';
+
+/**
+ * What the model file's metadata says of its bundle: the kind, the files besides the model
+ * ('table' or 'encoder', and 'tokenizer') and the sha256 it records for each.
+ */
+export function bundleLayout(meta) {
+  if (meta?.format === ENCODER_FORMAT) {
+    let recorded = {};
+    try {
+      recorded = JSON.parse(meta.meta);
+    } catch {
+      // The wasm loader names the problem.
+    }
+    return {
+      kind: 'encoder',
+      roles: ['encoder', 'tokenizer'],
+      hashes: { encoder: recorded.encoder_sha256, tokenizer: recorded.tokenizer_sha256 },
+    };
+  }
+  return {
+    kind: 'textcnn',
+    roles: ['table', 'tokenizer'],
+    hashes: { table: meta?.table_sha256, tokenizer: meta?.tokenizer_sha256 },
+  };
+}
 
 // A minimal module using one relaxed-SIMD instruction (f32x4.relaxed_madd): browsers that
 // validate it get the build with fused multiply-add kernels.
@@ -43,6 +74,11 @@ const BUILDS = {
   simd128: {
     glue: () => import('./pkg/intent_web.js'),
     wasm: () => new URL('./pkg/intent_web_bg.wasm', import.meta.url),
+  },
+  // The sentence-encoder kind's module (SIMD128); fetched only for bundles of that kind.
+  encoder: {
+    glue: () => import('./pkg-encoder/intent_encoder_web.js'),
+    wasm: () => new URL('./pkg-encoder/intent_encoder_web_bg.wasm', import.meta.url),
   },
 };
 
@@ -265,29 +301,34 @@ async function cachedCopy(cache, fileUrl) {
  */
 async function fetchBundle(source, useCache) {
   const url = source.url;
-  const roles = ['table', 'tokenizer'];
   const modelBytes = source.read(BUNDLE_FILES.model, { cache: 'no-cache' });
   modelBytes.catch(() => {}); // awaited below
   const caching = useCache && source.cacheable;
   const cache = await existingCache(caching);
-  const early = roles.map(async (role) => {
-    const name = BUNDLE_FILES[role];
-    const copy = cache ? await cachedCopy(cache, url(name)) : undefined;
-    return copy ? { copy } : { bytes: await source.read(name) };
-  });
-  // Every download is under way; an early failure must not go unhandled while we wait.
-  early.forEach((p) => p.catch(() => {}));
+  const started = {};
+  const start = (role) => {
+    started[role] ??= (async () => {
+      const name = BUNDLE_FILES[role];
+      const copy = cache ? await cachedCopy(cache, url(name)) : undefined;
+      return copy ? { copy } : { bytes: await source.read(name) };
+    })();
+    // Every download is under way; an early failure must not go unhandled while we wait.
+    started[role].catch(() => {});
+    return started[role];
+  };
+  // Most bundles are TextCNNs: their files are asked for before the model says so.
+  start('table');
+  start('tokenizer');
   const model = await modelBytes;
-  const meta = safetensorsMetadata(model) ?? {};
-  const hashes = { table: meta.table_sha256, tokenizer: meta.tokenizer_sha256 };
+  const layout = bundleLayout(safetensorsMetadata(model));
   const files = { model };
   const cached = [];
   const fresh = [];
   await Promise.all(
-    roles.map(async (role, i) => {
+    layout.roles.map(async (role) => {
       const name = BUNDLE_FILES[role];
-      const got = await early[i];
-      const key = hashes[role] && cacheKey(url(name), hashes[role]);
+      const got = await start(role);
+      const key = layout.hashes[role] && cacheKey(url(name), layout.hashes[role]);
       const hit = got.copy && got.copy.key === key ? await cache.match(key) : undefined;
       if (hit) {
         files[role] = new Uint8Array(await hit.arrayBuffer());
@@ -314,14 +355,30 @@ async function fetchBundle(source, useCache) {
       // A full or unavailable cache only costs the next visit a download.
     }
   }
-  return { files, cached, store };
+  return { files, kind: layout.kind, cached, store };
+}
+
+/** The wasm object for a bundle's files: the sentence-encoder kind's or the TextCNN's. */
+async function wasmClassifier(files, kernel, compiled) {
+  if (files.encoder) {
+    const wasm = await initWasm('encoder');
+    return new wasm.EncoderIntentClassifier(files.model, files.encoder, files.tokenizer);
+  }
+  const wasm = await initWasm(kernel, compiled);
+  return new wasm.IntentClassifier(files.model, files.table, files.tokenizer);
+}
+
+/** Bytes per file, for info(). */
+function sizes(files) {
+  return Object.fromEntries(Object.entries(files).map(([role, bytes]) => [role, bytes.length]));
 }
 
 // Model card fields derived from the bundle's metadata.
 function card(info) {
   const unix = info.training?.unix_time;
   // The source names its license in parentheses, e.g. `... (Apache-2.0), pruned to ...`.
-  const license = /\(([^()]+)\)/.exec(info.embedding?.source ?? '')?.[1] ?? null;
+  const source = info.embedding?.source ?? info.training?.encoder ?? '';
+  const license = /\(([^()]+)\)/.exec(source)?.[1] ?? null;
   return {
     trainedAt: typeof unix === 'number' ? new Date(unix * 1000).toISOString() : null,
     license,
@@ -365,19 +422,20 @@ export async function loadClassifier(modelBaseUrl = 'models/default/', options =
   const started = performance.now();
   const since = () => performance.now() - started;
   const stages = {};
-  const [wasm, bundle] = await Promise.all([
-    initWasm(options.kernel).then((w) => ((stages.wasmMs = since()), w)),
+  // The TextCNN's module downloads beside the bundle; a sentence-encoder bundle loads its own.
+  const kernel = options.kernel ?? detectKernel();
+  const [, bundle] = await Promise.all([
+    initWasm(kernel).then(() => (stages.wasmMs = since())),
     fetchBundle(source, options.cache ?? true).then((b) => ((stages.filesMs = since()), b)),
   ]);
-  const { model, table, tokenizer } = bundle.files;
   const setupStarted = performance.now();
-  const inner = new wasm.IntentClassifier(model, table, tokenizer);
+  const inner = await wasmClassifier(bundle.files, kernel);
   stages.setupMs = performance.now() - setupStarted;
   await bundle.store();
   return new Classifier(inner, {
     loadMs: since(),
     loadStages: stages,
-    bytes: { model: model.length, table: table.length, tokenizer: tokenizer.length },
+    bytes: sizes(bundle.files),
     cached: bundle.cached,
   });
 }
@@ -389,15 +447,13 @@ export async function loadClassifier(modelBaseUrl = 'models/default/', options =
  */
 export async function classifierFromFiles(files, options = {}, make = (inner, load) => new Classifier(inner, load)) {
   const started = performance.now();
-  const wasm = await initWasm(options.kernel, options.module);
-  const { model, table, tokenizer } = files;
-  const setupStarted = performance.now();
-  const inner = new wasm.IntentClassifier(model, table, tokenizer);
+  const inner = await wasmClassifier(files, options.kernel, options.module);
+  const setupMs = performance.now() - started;
   const { stages = {}, elapsedMs = 0, cached = [] } = options.fetched ?? {};
   return make(inner, {
     loadMs: elapsedMs + performance.now() - started,
-    loadStages: options.fetched ? { ...stages, setupMs: performance.now() - setupStarted } : {},
-    bytes: { model: model.length, table: table.length, tokenizer: tokenizer.length },
+    loadStages: options.fetched ? { ...stages, setupMs } : {},
+    bytes: sizes(files),
     cached,
   });
 }
@@ -440,9 +496,11 @@ export class Classifier {
     return this.#live().logits(checkText(text, 'logits: text'));
   }
 
-  /** Logits for token ids from `tokenIds` (table lookup and forward pass only). */
+  /** Logits for token ids from `tokenIds` (table lookup and forward pass only; TextCNN bundles). */
   logitsForIds(ids) {
-    return this.#live().logitsForIds(Uint32Array.from(ids));
+    const inner = this.#live();
+    if (!inner.logitsForIds) throw new Error('logitsForIds: a sentence-encoder model reads text, not token ids; use logits(text)');
+    return inner.logitsForIds(Uint32Array.from(ids));
   }
 
   tokenIds(text) {

@@ -3,7 +3,7 @@
 // the energy against a threshold you can move, highlight the tokens that drove the
 // decision, and show the model card.
 //   ?model=DIR  another bundle   ?kernel=simd128|relaxed  a wasm build   ?worker=1  in a worker
-import { loadClassifier } from './classifier.js';
+import { ENCODER_FORMAT, loadClassifier } from './classifier.js';
 import { isCalibrated, render, renderCard, renderChips, setUpThreshold } from './result-view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -74,8 +74,10 @@ async function main() {
   const info = await clf.info();
   window.loadStages = { ...info.loadStages, loadMs: info.loadMs }; // for bench/browser.mjs
   $('status').textContent = `Model ready in ${info.loadMs.toFixed(0)} ms: ${info.labels.length} intents, ${
-    info.kernel
-  } kernel, ${inWorker ? 'in a module worker' : 'on the page'}.`;
+    info.kernel ? `${info.kernel} kernel` : 'sentence encoder'
+  }, ${inWorker ? 'in a module worker' : 'on the page'}.`;
+  // Token evidence explains a TextCNN; a sentence encoder reads the query whole.
+  const evidence = info.kind !== ENCODER_FORMAT;
   const calibrated = isCalibrated(info);
   renderCard(info);
   renderChips(info, input);
@@ -88,7 +90,7 @@ async function main() {
     const id = ++asked;
     const text = input.value;
     const started = performance.now();
-    const answer = clf.classify(text, { topK: 5, evidence: true });
+    const answer = clf.classify(text, { topK: 5, evidence });
     const show = (r) => timed(() => {
       if (id < drawn) return;
       drawn = id;

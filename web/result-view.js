@@ -120,19 +120,27 @@ export function renderCard(info) {
   const m = info.metrics?.test ?? {};
   const num = (x, digits = 3) => (typeof x === 'number' ? x.toFixed(digits) : '—');
   const a = info.architecture;
+  const network = a
+    ? [
+      ['Max length', `${a.max_len} tokens (${info.maxChars} characters read)`],
+      ['Network', `TextCNN: ${a.embed_dim}-dim token table, ${a.channels} channels × kernels ${a.branches.map((b) => b.kernel).join('/')}`],
+      ['Embedding', info.embedding.source],
+    ]
+    : [
+      ['Network', `sentence encoder (${info.dim}-dim vectors), ${info.training?.head ?? 'cosine head'}`],
+      ['Encoder', info.training?.encoder ?? '—'],
+    ];
+  const files = Object.entries(info.bytes).map(([role, n]) => `${role} ${kb(n)}`).join(', ');
   const rows = [
     ['Intents', info.labels.join(' · ')],
     ['Threshold', `${info.modelThreshold.toFixed(2)} (energy; above it is unknown)`],
-    ['Max length', `${a.max_len} tokens (${info.maxChars} characters read)`],
-    ['Network', `TextCNN: ${a.embed_dim}-dim token table, ${a.channels} channels × kernels ${a.branches.map((b) => b.kernel).join('/')}`],
-    ['Embedding', info.embedding.source],
+    ...network,
     ['License', info.license ?? '—'],
     ['Trained', info.trainedAt ? info.trainedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—'],
     ['Held-out test', `in-scope accuracy ${num(m.in_scope_accuracy)}, AUROC ${num(m.auroc)}, FPR95 ${num(m.fpr95)}${
       splitNote(m.split)}`],
     ['Confidence', calibrationText(info.metrics?.calibration, num)],
-    ['Files', `model ${kb(info.bytes.model)}, table ${kb(info.bytes.table)}, tokenizer ${kb(info.bytes.tokenizer)}`
-      + (info.cached.length ? ` (from cache: ${info.cached.join(', ')})` : '')],
+    ['Files', files + (info.cached.length ? ` (from cache: ${info.cached.join(', ')})` : '')],
   ];
   $('card').replaceChildren(
     ...rows.flatMap(([k, v]) => {
