@@ -7,6 +7,8 @@
 # trainer evaluate on its test + oos_test. Writes bench/results/fewshot.md.
 #   bench/fewshot.sh [EPOCHS] [SET ...]        (default: 50 epochs, every set)
 #   TRAINER=target/debug/trainer EXTRA="--synthetic tokens" bench/fewshot.sh 50 5-shot
+#   ENCODER=../shared/models/all-MiniLM-L6-v2 bench/fewshot.sh - 5-shot   the sentence-encoder
+#                                    kind (`trainer encoder`) in place of the TextCNN; no epochs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS="${1:-50}"
@@ -20,9 +22,14 @@ python3 bench/fewshot.py --data examples/clinc150/data_full.json --domains examp
   --out-dir "$OUT" --seed 1
 for set in "${SETS[@]}"; do
   started=$SECONDS
-  # shellcheck disable=SC2086  # EXTRA is a list of flags
-  "$TRAINER" train --data "$OUT/$set.json" --table assets/minilm-l6-v2 --out "$OUT/model-$set" \
-    --epochs "$EPOCHS" --quiet ${EXTRA:-} > "$OUT/$set.train.txt"
+  if [ -n "${ENCODER:-}" ]; then
+    "$TRAINER" encoder --data "$OUT/$set.json" --encoder "$ENCODER" --out "$OUT/model-$set" \
+      --quiet > "$OUT/$set.train.txt"
+  else
+    # shellcheck disable=SC2086  # EXTRA is a list of flags
+    "$TRAINER" train --data "$OUT/$set.json" --table assets/minilm-l6-v2 --out "$OUT/model-$set" \
+      --epochs "$EPOCHS" --quiet ${EXTRA:-} > "$OUT/$set.train.txt"
+  fi
   echo $((SECONDS - started)) > "$OUT/$set.seconds"
   "$TRAINER" evaluate --bundle "$OUT/model-$set" --data "$OUT/$set.json" --json "$OUT/$set.report.json" \
     --plots "$OUT/plots-$set" > /dev/null
@@ -31,9 +38,9 @@ for set in "${SETS[@]}"; do
       --json "$OUT/$set.held-only.report.json" --plots "$OUT/plots-$set-held" > /dev/null
   fi
 done
-python3 - "$OUT" "$EPOCHS" "${EXTRA:-}" "${SETS[@]}" <<'PY'
+python3 - "$OUT" "$EPOCHS" "${EXTRA:-}" "${ENCODER:-}" "${SETS[@]}" <<'PY'
 import datetime, json, sys
-out, epochs, extra, *sets = sys.argv[1:]
+out, epochs, extra, encoder, *sets = sys.argv[1:]
 choices = json.load(open(f"{out}/choices.json"))
 
 def in_scope_recall(r):
@@ -53,10 +60,16 @@ for s in sets:
         h = json.load(open(f"{out}/{s}.held-only.report.json"))
         rows.append(f"| same-domain, held-out intents only | {h['known']} / {h['unknown']} | {h['in_scope_accuracy']*100:.2f}% |"
                     f" {h['closed_set_accuracy']*100:.2f}% | {h['auroc']:.4f} | {h['oos_recall']*100:.2f}% | {in_scope_recall(h)*100:.2f}% | |")
+if encoder:
+    what = f"the sentence-encoder kind, `trainer encoder --encoder {encoder}`"
+    command = f'ENCODER={encoder} bench/fewshot.sh - {" ".join(sets)}'
+else:
+    what = f"{epochs} epochs, default flags{(' + ' + extra) if extra else ''}"
+    command = f"{('EXTRA=' + chr(34) + extra + chr(34) + ' ') if extra else ''}bench/fewshot.sh {epochs} {' '.join(sets)}"
 text = f"""
-## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: {epochs} epochs, default flags{(' + ' + extra) if extra else ''}
+## {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC: {what}
 
-`{('EXTRA="' + extra + '" ') if extra else ''}bench/fewshot.sh {epochs} {' '.join(sets)}`; seed 1. Evaluation domains: {', '.join(choices['eval_domains'])}.
+`{command}`; seed 1. Evaluation domains: {', '.join(choices['eval_domains'])}.
 Held out in same-domain: {len(choices['held_out_intents'])} intents (in choices.json). Threshold: the trainer's default
 rule on each set's own validation split; "in-scope recall" is the share of known test sentences accepted at it.
 
