@@ -247,6 +247,7 @@ fn bundle_files(
         report: &fitted.val_report,
     });
     let card = model_card::render(&CardInputs {
+        kind: model_card::CardKind::SentenceEncoder,
         name: &args
             .out
             .file_name()

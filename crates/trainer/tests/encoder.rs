@@ -86,7 +86,12 @@ fn an_encoder_bundle_is_written_and_evaluates_to_its_own_figures() {
         assert!(out.join(file).is_file(), "{file} missing");
     }
     let card = std::fs::read_to_string(out.join("README.md")).unwrap();
-    assert!(card.contains("tiny-bert sentence encoder"), "{card}");
+    assert!(
+        card.contains("Sentence encoder: tiny-bert sentence encoder")
+            && card.contains("`encoder.safetensors`")
+            && !card.contains("TextCNN"),
+        "{card}"
+    );
 
     // `trainer evaluate` loads the bundle by its kind and finds the figures it was written with.
     let json = dir.join("report.json");

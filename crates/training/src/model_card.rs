@@ -29,8 +29,46 @@ pub struct Split<'a> {
     pub report: &'a Report,
 }
 
+/// Which kind of model the card describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CardKind {
+    /// `trainer train`: a TextCNN over a token table.
+    TextCnn,
+    /// `trainer encoder`: a pretrained sentence encoder with a cosine head.
+    SentenceEncoder,
+}
+
+impl CardKind {
+    fn network(self) -> &'static str {
+        match self {
+            Self::TextCnn => "a small TextCNN over a compact token table",
+            Self::SentenceEncoder => {
+                "a pretrained sentence encoder whose vector of a query is compared with each \
+                 intent's mean training vector"
+            }
+        }
+    }
+
+    fn source_label(self) -> &'static str {
+        match self {
+            Self::TextCnn => "Token table",
+            Self::SentenceEncoder => "Sentence encoder",
+        }
+    }
+
+    fn files(self) -> &'static str {
+        match self {
+            Self::TextCnn => "`model.safetensors`, `table.safetensors` and `tokenizer.json`",
+            Self::SentenceEncoder => {
+                "`model.safetensors`, `encoder.safetensors` and `tokenizer.json`"
+            }
+        }
+    }
+}
+
 /// What the card describes.
 pub struct CardInputs<'a> {
+    pub kind: CardKind,
     /// The bundle directory's name, used as the model's name.
     pub name: &'a str,
     pub labels: &'a [String],
@@ -269,10 +307,10 @@ fn body(card: &CardInputs) -> String {
         .collect();
     format!(
         "# {name}\n\n\
-An intent classifier with unknown-intent (out-of-scope) detection: a small TextCNN over a \
-compact token table, trained on `{data}`. It runs in the browser and in Node.js with the \
-`intent-classifier` npm package (WebAssembly, no server).\n\n\
-Token table: {source}.\n\n\
+An intent classifier with unknown-intent (out-of-scope) detection: {network}, trained on \
+`{data}`. It runs in the browser and in Node.js with the `intent-classifier` npm package \
+(WebAssembly, no server).\n\n\
+{source_label}: {source}.\n\n\
 ## Labels\n\n\
 {count} intents: {labels}. Anything else comes back as `unknown`.\n\n\
 ## Threshold\n\n\
@@ -293,9 +331,11 @@ import {{ loadClassifier }} from 'intent-classifier';\n\n\
 const clf = await loadClassifier('hf:user/repo'); // this repo's id; or a URL or path to these files\n\
 clf.classify('{example}'); // {{ intent, known, confidence, energy, threshold, top, repaired? }}\n\
 ```\n\n\
-The files `model.safetensors`, `table.safetensors` and `tokenizer.json` are the bundle; \
-`loadClassifier` reads them from the repo's top level.\n",
+The files {files} are the bundle; `loadClassifier` reads them from the repo's top level.\n",
         name = card.name,
+        network = card.kind.network(),
+        source_label = card.kind.source_label(),
+        files = card.kind.files(),
         cautions = cautions,
         data = card.data_source,
         source = card.embedding_source,
@@ -333,6 +373,7 @@ mod tests {
 
     fn card_text(source: &str, data: &str, splits: Vec<Split>) -> String {
         render(&CardInputs {
+            kind: CardKind::TextCnn,
             name: "default",
             labels: &["timer".to_string(), "weather".to_string()],
             threshold: -5.0,
@@ -467,6 +508,7 @@ mod tests {
     fn strings_that_need_quoting_stay_valid_yaml() {
         let val = sample_report();
         let text = render(&CardInputs {
+            kind: CardKind::TextCnn,
             name: "odd: name # with 'quotes' and \"more\"",
             labels: &["a".to_string()],
             threshold: 1.0,

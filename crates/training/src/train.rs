@@ -1093,6 +1093,7 @@ impl Trained {
             report: &self.val_report,
         });
         model_card::render(&CardInputs {
+            kind: model_card::CardKind::TextCnn,
             name,
             labels: &self.meta.labels,
             threshold: self.meta.threshold,
