@@ -22,6 +22,21 @@ pub struct ClassifyOptions {
     pub evidence: bool,
 }
 
+impl ClassifyOptions {
+    /// The options as a page passes them, JSON of `{ topK?, threshold?, evidence? }`;
+    /// `None`: the defaults.
+    pub fn from_json(json: Option<&str>) -> Result<Self, String> {
+        let Some(json) = json else {
+            return Ok(Self::default());
+        };
+        serde_json::from_str(json).map_err(|e| {
+            format!(
+                "classify options: {e} (expected {{ topK?: number, threshold?: number, evidence?: boolean }})"
+            )
+        })
+    }
+}
+
 impl Default for ClassifyOptions {
     fn default() -> Self {
         Self {

@@ -13,7 +13,7 @@ use sentence_encoder::encoder_file::{self, ENCODER_FILE};
 use sentence_encoder::{head, EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
 use training::data::Dataset;
 use training::evaluate::{self, KnownScore, Report, ThresholdRule};
-use training::model_card::{self, CardInputs, Split, ThresholdChoice};
+use training::model_card::{self, CardInputs, ThresholdChoice};
 use training::train::TrainConfig;
 
 use crate::data::DataArgs;
@@ -235,17 +235,6 @@ fn bundle_files(
     fitted: &Fitted,
     source: &EncoderSource,
 ) -> Result<Vec<(&'static str, Vec<u8>)>> {
-    let mut splits = Vec::new();
-    if fitted.test_report.known + fitted.test_report.unknown > 0 {
-        splits.push(Split {
-            name: "test",
-            report: &fitted.test_report,
-        });
-    }
-    splits.push(Split {
-        name: "validation",
-        report: &fitted.val_report,
-    });
     let card = model_card::render(&CardInputs {
         kind: model_card::CardKind::SentenceEncoder,
         name: &args
@@ -258,7 +247,7 @@ fn bundle_files(
         choice: ThresholdChoice::Rule(args.threshold_rule),
         data_source: &args.data.path.display().to_string(),
         embedding_source: &source.description,
-        splits,
+        splits: model_card::splits(&fitted.test_report, &fitted.val_report),
     });
     let mut files = vec![
         (MODEL_FILE, fitted.model_bytes.clone()),
@@ -297,21 +286,11 @@ pub fn run(args: &EncoderArgs) -> Result<()> {
     })
     .map_err(|e| anyhow::anyhow!("the fitted bundle does not load: {e}"))?;
     crate::output::write_dir_atomically(&args.out, &bundle_files(args, &fitted, &source)?)?;
-    print!(
-        "{}",
-        fitted
-            .val_report
-            .render("validation (threshold chosen here)")
-    );
-    print!("{}", fitted.test_report.render("test"));
-    let c = &fitted.meta.metrics["calibration"];
-    println!(
-        "calibration: temperature {:.3}, ECE (15 bins) validation {:.4} -> {:.4}, test {:.4} -> {:.4}",
+    crate::train::print_reports(
+        &fitted.val_report,
+        &fitted.test_report,
+        &fitted.meta.metrics["calibration"],
         fitted.meta.temperature,
-        c["validation"]["before"].as_f64().unwrap_or(f64::NAN),
-        c["validation"]["after"].as_f64().unwrap_or(f64::NAN),
-        c["test"]["before"].as_f64().unwrap_or(f64::NAN),
-        c["test"]["after"].as_f64().unwrap_or(f64::NAN),
     );
     println!("wrote {}", args.out.display());
     Ok(())

@@ -297,6 +297,28 @@ pub fn write_bundle(out: &Path, trained: &Trained, embeddings: &Embeddings) -> R
     crate::output::write_dir_atomically(out, &files)
 }
 
+/// The validation and test reports and the calibration line, as both kinds print them.
+pub fn print_reports(
+    validation: &training::evaluate::Report,
+    test: &training::evaluate::Report,
+    calibration: &serde_json::Value,
+    temperature: f32,
+) {
+    print!(
+        "{}",
+        validation.render("validation (threshold chosen here)")
+    );
+    print!("{}", test.render("test"));
+    let figure = |split: &str, when: &str| calibration[split][when].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "calibration: temperature {temperature:.3}, ECE (15 bins) validation {:.4} -> {:.4}, test {:.4} -> {:.4}",
+        figure("validation", "before"),
+        figure("validation", "after"),
+        figure("test", "before"),
+        figure("test", "after"),
+    );
+}
+
 pub fn run(args: &TrainArgs) -> Result<()> {
     let dataset = args.data.load(args.config.seed)?;
     let embeddings = load_embeddings(&args.table, args.config.max_len)?;
@@ -317,21 +339,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         })
         .map_err(|e| crate::interrupt::with_output_cleaned(e, &args.out))?;
     write_bundle(&args.out, &trained, &embeddings)?;
-    print!(
-        "{}",
-        trained
-            .val_report
-            .render("validation (threshold chosen here)")
-    );
-    print!("{}", trained.test_report.render("test"));
-    let c = &trained.meta.metrics["calibration"];
-    println!(
-        "calibration: temperature {:.3}, ECE (15 bins) validation {:.4} -> {:.4}, test {:.4} -> {:.4}",
+    print_reports(
+        &trained.val_report,
+        &trained.test_report,
+        &trained.meta.metrics["calibration"],
         trained.meta.temperature,
-        c["validation"]["before"].as_f64().unwrap_or(f64::NAN),
-        c["validation"]["after"].as_f64().unwrap_or(f64::NAN),
-        c["test"]["before"].as_f64().unwrap_or(f64::NAN),
-        c["test"]["after"].as_f64().unwrap_or(f64::NAN),
     );
     println!("wrote {}", args.out.display());
     Ok(())

@@ -54,6 +54,25 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+const DATA: &str = "examples/everyday/data.json";
+const NOISE: &str = "examples/everyday/noise.json";
+
+/// `trainer encoder` on the everyday example.
+fn fit(encoder: &Path, out: &Path) -> Output {
+    trainer(&[
+        "encoder",
+        "--data",
+        DATA,
+        "--noise",
+        NOISE,
+        "--encoder",
+        encoder.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ])
+}
+
 #[test]
 fn an_encoder_bundle_is_written_and_evaluates_to_its_own_figures() {
     let dir = temp("bundle");
@@ -61,20 +80,7 @@ fn an_encoder_bundle_is_written_and_evaluates_to_its_own_figures() {
     std::fs::create_dir_all(&encoder).unwrap();
     tiny_encoder_dir(&encoder);
     let out = dir.join("bundle");
-    let data = "examples/everyday/data.json";
-    let noise = "examples/everyday/noise.json";
-    let run = trainer(&[
-        "encoder",
-        "--data",
-        data,
-        "--noise",
-        noise,
-        "--encoder",
-        encoder.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let run = fit(&encoder, &out);
     assert!(run.status.success(), "{}", text(&run.stderr));
     for file in [
         "model.safetensors",
@@ -100,9 +106,9 @@ fn an_encoder_bundle_is_written_and_evaluates_to_its_own_figures() {
         "--bundle",
         out.to_str().unwrap(),
         "--data",
-        data,
+        DATA,
         "--noise",
-        noise,
+        NOISE,
         "--json",
         json.to_str().unwrap(),
         "--plots",
@@ -127,18 +133,7 @@ fn an_encoder_bundle_is_written_and_evaluates_to_its_own_figures() {
     // Fitting again from the bundle itself (encoder.safetensors in place of the checkpoint)
     // gives the same head and threshold.
     let again = dir.join("again");
-    let refit = trainer(&[
-        "encoder",
-        "--data",
-        data,
-        "--noise",
-        noise,
-        "--encoder",
-        out.to_str().unwrap(),
-        "--out",
-        again.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let refit = fit(&out, &again);
     assert!(refit.status.success(), "{}", text(&refit.stderr));
     assert_eq!(
         std::fs::read(out.join("encoder.safetensors")).unwrap(),
@@ -154,20 +149,8 @@ fn a_bad_encoder_directory_is_named_and_leaves_no_bundle() {
     std::fs::create_dir_all(&encoder).unwrap();
     tiny_encoder_dir(&encoder);
     let out = dir.join("bundle");
-    let fit = |encoder: &Path| {
-        trainer(&[
-            "encoder",
-            "--data",
-            "examples/everyday/data.json",
-            "--encoder",
-            encoder.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ])
-    };
     std::fs::write(encoder.join("config.json"), "{\"hidden_size\": 16}").unwrap();
-    let run = fit(&encoder);
+    let run = fit(&encoder, &out);
     let e = text(&run.stderr);
     assert!(
         !run.status.success() && e.contains("config.json") && e.contains("not a BERT config"),
@@ -176,14 +159,14 @@ fn a_bad_encoder_directory_is_named_and_leaves_no_bundle() {
 
     tiny_encoder_dir(&encoder);
     std::fs::write(encoder.join("model.safetensors"), b"truncated").unwrap();
-    let run = fit(&encoder);
+    let run = fit(&encoder, &out);
     let e = text(&run.stderr);
     assert!(
         !run.status.success() && e.contains("model.safetensors"),
         "{e}"
     );
 
-    let run = fit(&dir.join("nowhere"));
+    let run = fit(&dir.join("nowhere"), &out);
     let e = text(&run.stderr);
     assert!(
         !run.status.success() && e.contains("nowhere/tokenizer.json"),

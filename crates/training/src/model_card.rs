@@ -29,6 +29,20 @@ pub struct Split<'a> {
     pub report: &'a Report,
 }
 
+/// The card's splits: the held-out test split first when it has sentences, then validation.
+pub fn splits<'a>(test: &'a Report, validation: &'a Report) -> Vec<Split<'a>> {
+    let test = (test.known + test.unknown > 0).then_some(Split {
+        name: "test",
+        report: test,
+    });
+    test.into_iter()
+        .chain([Split {
+            name: "validation",
+            report: validation,
+        }])
+        .collect()
+}
+
 /// Which kind of model the card describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CardKind {

@@ -18,7 +18,7 @@ use web_time::Instant;
 use crate::calibration;
 use crate::data::Dataset;
 use crate::evaluate::{self, ThresholdRule};
-use crate::model_card::{self, CardInputs, Split, ThresholdChoice};
+use crate::model_card::{self, CardInputs, ThresholdChoice};
 use crate::network::{energy, BnStats, Network, RowInput};
 use crate::optim::AdamW;
 use crate::typos;
@@ -1081,17 +1081,6 @@ impl Trained {
     /// README.md for the bundle: the Hugging Face model card (model_card.rs), `name` being
     /// the model's (the bundle directory's, on the command line).
     pub fn model_card(&self, name: &str) -> String {
-        let mut splits = Vec::new();
-        if self.test_report.known + self.test_report.unknown > 0 {
-            splits.push(Split {
-                name: "test",
-                report: &self.test_report,
-            });
-        }
-        splits.push(Split {
-            name: "validation",
-            report: &self.val_report,
-        });
         model_card::render(&CardInputs {
             kind: model_card::CardKind::TextCnn,
             name,
@@ -1100,7 +1089,7 @@ impl Trained {
             choice: self.threshold_choice,
             data_source: &self.data_source,
             embedding_source: &self.embedding_source,
-            splits,
+            splits: model_card::splits(&self.test_report, &self.val_report),
         })
     }
 }

@@ -18,14 +18,7 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
 }
 
 fn options(json: Option<String>) -> Result<ClassifyOptions, JsError> {
-    let Some(json) = json else {
-        return Ok(ClassifyOptions::default());
-    };
-    let options: ClassifyOptions = serde_json::from_str(&json).map_err(|e| {
-        JsError::new(&format!(
-            "classify options: {e} (expected {{ topK?: number, threshold?: number }})"
-        ))
-    })?;
+    let options = ClassifyOptions::from_json(json.as_deref()).map_err(|e| JsError::new(&e))?;
     if options.evidence {
         return Err(JsError::new(
             "classify options: `evidence` explains a TextCNN's decision; a sentence-encoder model has none",
