@@ -271,8 +271,9 @@ native_references() {
     --table assets/minilm-l6-v2 --epochs 1 --seed 42 --out target/train-parity --quiet > /dev/null
   # A sentence-encoder bundle over a tiny generated BERT (tests/node/encoder.test.mjs): the
   # real encoders are downloads, which tests must not need.
-  cargo run -q -p sentence-encoder --example tiny_encoder -- \
-    assets/minilm-l6-v2/tokenizer.json target/tiny-encoder
+  # The example `cargo test --workspace` built; `cargo run -p` alone would unify features
+  # differently and rebuild its dependencies.
+  target/debug/examples/tiny_encoder assets/minilm-l6-v2/tokenizer.json target/tiny-encoder
   trainer encoder --data examples/everyday/data.json --noise examples/everyday/noise.json \
     --encoder target/tiny-encoder --out target/encoder-parity --quiet > /dev/null
   trainer logits --bundle target/encoder-parity \

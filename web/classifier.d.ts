@@ -111,28 +111,16 @@ export interface Architecture {
   max_len: number;
 }
 
-/** What the model is: its card. */
-export interface ModelInfo {
-  /**
-   * 'textcnn-intent' (`trainer train`: a TextCNN over a token table), or
-   * 'sentence-encoder-intent' (`trainer encoder`: a pretrained sentence encoder with a cosine
-   * head, for intents with a handful of examples each).
-   */
-  kind: 'textcnn-intent' | 'sentence-encoder-intent';
+/** What every model's info() says: its card. */
+interface ModelInfoBase {
   labels: string[];
   /** The threshold in effect (setThreshold, else the model's). */
   threshold: number;
   /** The threshold calibrated by the trainer. */
   modelThreshold: number;
-  /** The TextCNN's shape (TextCNN bundles). */
-  architecture?: Architecture;
-  /** Length of the encoder's sentence vectors (sentence-encoder bundles). */
-  dim?: number;
   maxChars: number;
   vocabSize: number;
-  /** The token table: its source (with license), dims and format (TextCNN bundles). */
-  embedding?: { source: string; dim: number; source_dim: number; explained_variance: number; tokenizer_sha256: string };
-  /** License of the embedding source, when it names one. */
+  /** License of the embedding or encoder source, when it names one. */
   license: string | null;
   /** When the model was trained (ISO 8601), when recorded. */
   trainedAt: string | null;
@@ -140,20 +128,40 @@ export interface ModelInfo {
   training: Record<string, unknown>;
   /** The trainer's held-out evaluation (accuracy, AUROC, FPR95, ...). */
   metrics: Record<string, unknown>;
-  /** 'simd128', 'simd128+relaxed' or 'scalar' (TextCNN bundles). */
-  kernel?: string;
   loadMs: number;
   /**
    * Where the load's time went, in ms from its start: the wasm module compiled and
    * instantiated, the bundle files in hand (both run at once), then the module's set-up of
-   * the classifier from the files (hash checks, tokenizer, table, network).
+   * the classifier from the files (hash checks, tokenizer, table or encoder, network).
    */
   loadStages: { wasmMs: number; filesMs: number; setupMs: number };
-  /** Byte size of each bundle file. */
-  bytes: { model: number; table?: number; encoder?: number; tokenizer: number };
   /** Files this load took from the Cache API instead of the network. */
   cached: string[];
 }
+
+/** A TextCNN over a token table (`trainer train`, the default kind). */
+export interface TextCnnInfo extends ModelInfoBase {
+  kind: 'textcnn-intent';
+  architecture: Architecture;
+  /** The token table: its source (with license), dims and format. */
+  embedding: { source: string; dim: number; source_dim: number; explained_variance: number; tokenizer_sha256: string };
+  /** 'simd128', 'simd128+relaxed' or 'scalar'. */
+  kernel: string;
+  /** Byte size of each bundle file. */
+  bytes: { model: number; table: number; tokenizer: number };
+}
+
+/** A pretrained sentence encoder with a cosine head (`trainer encoder`), for few examples per intent. */
+export interface SentenceEncoderInfo extends ModelInfoBase {
+  kind: 'sentence-encoder-intent';
+  /** Length of the encoder's sentence vectors. */
+  dim: number;
+  /** Byte size of each bundle file. */
+  bytes: { model: number; encoder: number; tokenizer: number };
+}
+
+/** What the model is; `kind` tells the two kinds apart. */
+export type ModelInfo = TextCnnInfo | SentenceEncoderInfo;
 
 /**
  * A classifier on the page: results come back synchronously. Arguments are checked as
