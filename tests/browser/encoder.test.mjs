@@ -44,3 +44,13 @@ for (const worker of [0, 1]) {
     await demo.page.close();
   });
 }
+
+test('a second visit takes the encoder and tokenizer from the Cache API, checked by hash', LIMIT, async () => {
+  const cached = [];
+  for (let visit = 0; visit < 2; visit++) {
+    const demo = await openDemo(env, '?model=target/encoder-parity/&worker=0');
+    cached.push(await demo.page.evaluate(async () => (await window.classifierReady).info().cached));
+    await demo.page.close();
+  }
+  assert.deepEqual(cached[1].sort(), ['encoder.safetensors', 'tokenizer.json'], `second visit: ${cached[1]}`);
+});
