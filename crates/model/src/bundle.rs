@@ -469,6 +469,33 @@ pub fn check_view(
     Ok(())
 }
 
+/// Fails unless `bytes` hash to what the model file recorded for `file`.
+pub fn check_hash(file: &str, bytes: &[u8], recorded: &str) -> Result<(), BundleError> {
+    let actual = sha256_hex(bytes);
+    if actual == recorded {
+        return Ok(());
+    }
+    Err(BundleError::new(
+        file,
+        format!(
+            "sha256 is {actual}, but {MODEL_FILE} records {recorded}: \
+             the file was changed or belongs to another model"
+        ),
+    ))
+}
+
+/// The `format` metadata value `found` of `file`, checked against `expected`.
+pub fn check_format(file: &str, found: Option<&String>, expected: &str) -> Result<(), BundleError> {
+    match found {
+        Some(f) if f == expected => Ok(()),
+        Some(f) => Err(BundleError::new(
+            file,
+            format!("metadata `format` is `{f}`, expected `{expected}`"),
+        )),
+        None => Err(BundleError::new(file, "metadata key `format` is missing")),
+    }
+}
+
 /// Lower-case hex sha256, the form hashes take in metadata.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)

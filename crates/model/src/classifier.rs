@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{sha256_hex, TABLE_FILE, TOKENIZER_FILE};
+use crate::bundle::{check_hash, TABLE_FILE, TOKENIZER_FILE};
 use crate::decision::{decide, Classification};
 use crate::forward::{ChannelEvidence, TextCnn};
 use crate::spelling::{Repaired, Speller};
@@ -97,20 +97,6 @@ impl Classifier {
     pub fn load(files: BundleFiles<'_>) -> Result<Self, BundleError> {
         let (weights, meta) = ModelWeights::parse(files.model)?;
         let arch = &meta.architecture;
-        let check_hash = |file: &str, bytes: &[u8], recorded: &str| {
-            let actual = sha256_hex(bytes);
-            if actual == recorded {
-                Ok(())
-            } else {
-                Err(BundleError::new(
-                    file,
-                    format!(
-                        "sha256 is {actual}, but model.safetensors records {recorded}: \
-                         the file was changed or belongs to another model"
-                    ),
-                ))
-            }
-        };
         check_hash(TOKENIZER_FILE, files.tokenizer, &meta.tokenizer_sha256)?;
         check_hash(TABLE_FILE, files.table, &meta.table_sha256)?;
         let (table, table_meta) = EmbeddingTable::parse(files.table)?;

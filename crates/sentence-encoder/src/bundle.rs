@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use model::bundle::{f32_bytes, read_f32, serialize_tensors, MODEL_FILE};
+use model::bundle::{check_format, f32_bytes, read_f32, serialize_tensors, MODEL_FILE};
 use model::BundleError;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
@@ -100,24 +100,12 @@ pub fn serialize(meta: &EncoderBundleMeta, head: &[f32]) -> Vec<u8> {
 /// Reads and checks a model file of this kind: its metadata and head.
 pub fn parse(model: &[u8]) -> Result<(EncoderBundleMeta, Vec<f32>), BundleError> {
     let err = |p: String| BundleError::new(MODEL_FILE, p);
-    match model_format(model) {
-        Some(f) if f == MODEL_FORMAT => {}
-        Some(f) => {
-            return Err(err(format!(
-                "metadata `format` is `{f}`, expected `{MODEL_FORMAT}`"
-            )))
-        }
-        None => {
-            return Err(err(
-                "not a safetensors file with a `format` metadata key".into()
-            ))
-        }
-    }
-    let (_, header) = SafeTensors::read_metadata(model).map_err(|e| err(e.to_string()))?;
-    let meta_json = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get("meta"))
+    let (_, header) = SafeTensors::read_metadata(model)
+        .map_err(|e| err(format!("not a safetensors file ({e})")))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    check_format(MODEL_FILE, metadata.get("format"), MODEL_FORMAT)?;
+    let meta_json = metadata
+        .get("meta")
         .ok_or_else(|| err("metadata key `meta` is missing".into()))?;
     let meta: EncoderBundleMeta =
         serde_json::from_str(meta_json).map_err(|e| err(format!("metadata `meta`: {e}")))?;

@@ -1,6 +1,6 @@
 //! A loaded bundle of the sentence-encoder kind and `classify`, text to decision.
 
-use model::bundle::{sha256_hex, MODEL_FILE, TOKENIZER_FILE};
+use model::bundle::{check_hash, TOKENIZER_FILE};
 use model::decision::decide;
 use model::{BundleError, Classification, ClassifyOptions};
 
@@ -13,21 +13,6 @@ pub struct EncoderClassifier {
     encoder: SentenceEncoder,
     meta: EncoderBundleMeta,
     head: Vec<f32>,
-}
-
-/// Fails unless `bytes` hash to what the model file recorded for `file`.
-fn check_hash(file: &str, bytes: &[u8], recorded: &str) -> Result<(), BundleError> {
-    let actual = sha256_hex(bytes);
-    if actual == recorded {
-        return Ok(());
-    }
-    Err(BundleError::new(
-        file,
-        format!(
-            "sha256 is {actual}, but {MODEL_FILE} records {recorded}: \
-             the file was changed or belongs to another model"
-        ),
-    ))
 }
 
 impl EncoderClassifier {
@@ -52,15 +37,6 @@ impl EncoderClassifier {
             meta,
             head,
         })
-    }
-
-    /// A classifier from parts already in memory (the trainer, before writing the bundle).
-    pub fn from_parts(encoder: SentenceEncoder, meta: EncoderBundleMeta, head: Vec<f32>) -> Self {
-        Self {
-            encoder,
-            meta,
-            head,
-        }
     }
 
     pub fn meta(&self) -> &EncoderBundleMeta {

@@ -6,7 +6,9 @@
 use std::collections::{HashMap, HashSet};
 
 use candle_transformers::models::bert::Config;
-use model::bundle::{f32_bytes, names, quantize_rows, read_weights, serialize_tensors};
+use model::bundle::{
+    check_format, f32_bytes, names, quantize_rows, read_weights, serialize_tensors,
+};
 use model::BundleError;
 use safetensors::{Dtype, SafeTensors};
 
@@ -73,15 +75,7 @@ pub fn read(
     let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| err(format!("not a safetensors file ({e})")))?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    match metadata.get("format") {
-        Some(f) if f == ENCODER_FORMAT => {}
-        Some(f) => {
-            return Err(err(format!(
-                "metadata `format` is `{f}`, expected `{ENCODER_FORMAT}`"
-            )))
-        }
-        None => return Err(err("metadata key `format` is missing".into())),
-    }
+    check_format(ENCODER_FILE, metadata.get("format"), ENCODER_FORMAT)?;
     let config = parse_config(
         metadata
             .get("config")
