@@ -24,8 +24,8 @@ export const BUNDLE_FILES = Object.freeze({
 export const ENCODER_FORMAT = 'sentence-encoder-intent';
 
 /**
- * What the model file's metadata says of its bundle: the kind, the files besides the model
- * ('table' or 'encoder', and 'tokenizer') and the sha256 it records for each.
+ * What the model file's metadata says of its bundle: the files besides the model ('table'
+ * or 'encoder', and 'tokenizer') and the sha256 it records for each.
  */
 export function bundleLayout(meta) {
   if (meta?.format === ENCODER_FORMAT) {
@@ -36,13 +36,11 @@ export function bundleLayout(meta) {
       // The wasm loader names the problem.
     }
     return {
-      kind: 'encoder',
       roles: ['encoder', 'tokenizer'],
       hashes: { encoder: recorded.encoder_sha256, tokenizer: recorded.tokenizer_sha256 },
     };
   }
   return {
-    kind: 'textcnn',
     roles: ['table', 'tokenizer'],
     hashes: { table: meta?.table_sha256, tokenizer: meta?.tokenizer_sha256 },
   };
@@ -355,7 +353,7 @@ async function fetchBundle(source, useCache) {
       // A full or unavailable cache only costs the next visit a download.
     }
   }
-  return { files, kind: layout.kind, cached, store };
+  return { files, cached, store };
 }
 
 /** The wasm object for a bundle's files: the sentence-encoder kind's or the TextCNN's. */

@@ -204,14 +204,18 @@ fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
         "{} has other intents than the bundle",
         args.data.path.display()
     );
-    let texts: Vec<&str> = [&ds.val, &ds.test]
+    // Validation is read only to choose a threshold anew.
+    let (known, unknown) = match args.threshold_rule {
+        Some(_) => (
+            vec![&ds.val, &ds.test],
+            vec![&ds.negatives_val, &ds.negatives_test],
+        ),
+        None => (vec![&ds.test], vec![&ds.negatives_test]),
+    };
+    let texts: Vec<&str> = known
         .iter()
         .flat_map(|split| split.iter().map(|(t, _)| t.as_str()))
-        .chain(
-            [&ds.negatives_val, &ds.negatives_test]
-                .iter()
-                .flat_map(|s| s.iter().map(String::as_str)),
-        )
+        .chain(unknown.iter().flat_map(|s| s.iter().map(String::as_str)))
         .collect();
     let logits = bundle.all_logits(&texts)?;
     let logits = |t: &str| logits[t].clone();
