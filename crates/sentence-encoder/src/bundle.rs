@@ -1,5 +1,5 @@
-//! A bundle of the sentence-encoder kind: `model.safetensors` holds the cosine head
-//! (`head.weight`, [labels, dim], F32) and its metadata ([`EncoderBundleMeta`], as JSON
+//! A bundle of the sentence-encoder kind: `model.safetensors` holds the head
+//! (`head.weight`, [labels, dim], and `head.bias`, [labels], F32) and its metadata ([`EncoderBundleMeta`], as JSON
 //! under the key `meta`); `encoder.safetensors` is the encoder ([`crate::encoder_file`]);
 //! `tokenizer.json` is the encoder's tokenizer. The `format` key tells this kind from the
 //! TextCNN's ([`model::bundle::MODEL_FORMAT`]).
@@ -11,11 +11,15 @@ use model::BundleError;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
+use crate::head::Head;
+
 /// Value of the `format` metadata key of this kind's model file.
 pub const MODEL_FORMAT: &str = "sentence-encoder-intent";
 /// Bumped on any change a reader must know about.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: the head gained a bias (a trained linear layer; version 1 was class means).
+pub const FORMAT_VERSION: u32 = 2;
 pub const HEAD_WEIGHT: &str = "head.weight";
+pub const HEAD_BIAS: &str = "head.bias";
 
 /// The raw bytes of the bundle's three files.
 pub struct EncoderBundleFiles<'a> {
@@ -77,8 +81,8 @@ pub fn model_format(model: &[u8]) -> Option<String> {
     header.metadata().as_ref()?.get("format").cloned()
 }
 
-/// The model file's bytes for a head ([labels, dim] row-major) and its metadata.
-pub fn serialize(meta: &EncoderBundleMeta, head: &[f32]) -> Vec<u8> {
+/// The model file's bytes for a head and its metadata.
+pub fn serialize(meta: &EncoderBundleMeta, head: &Head) -> Vec<u8> {
     let metadata = HashMap::from([
         ("format".to_string(), MODEL_FORMAT.to_string()),
         (
@@ -87,18 +91,26 @@ pub fn serialize(meta: &EncoderBundleMeta, head: &[f32]) -> Vec<u8> {
         ),
     ]);
     serialize_tensors(
-        vec![(
-            HEAD_WEIGHT.to_string(),
-            Dtype::F32,
-            vec![meta.labels.len(), meta.dim],
-            f32_bytes(head),
-        )],
+        vec![
+            (
+                HEAD_WEIGHT.to_string(),
+                Dtype::F32,
+                vec![meta.labels.len(), meta.dim],
+                f32_bytes(&head.weight),
+            ),
+            (
+                HEAD_BIAS.to_string(),
+                Dtype::F32,
+                vec![meta.labels.len()],
+                f32_bytes(&head.bias),
+            ),
+        ],
         metadata,
     )
 }
 
 /// Reads and checks a model file of this kind: its metadata and head.
-pub fn parse(model: &[u8]) -> Result<(EncoderBundleMeta, Vec<f32>), BundleError> {
+pub fn parse(model: &[u8]) -> Result<(EncoderBundleMeta, Head), BundleError> {
     let err = |p: String| BundleError::new(MODEL_FILE, p);
     let (_, header) = SafeTensors::read_metadata(model)
         .map_err(|e| err(format!("not a safetensors file ({e})")))?;
@@ -111,6 +123,9 @@ pub fn parse(model: &[u8]) -> Result<(EncoderBundleMeta, Vec<f32>), BundleError>
         serde_json::from_str(meta_json).map_err(|e| err(format!("metadata `meta`: {e}")))?;
     meta.check().map_err(err)?;
     let st = SafeTensors::deserialize(model).map_err(|e| err(e.to_string()))?;
-    let head = read_f32(&st, MODEL_FILE, HEAD_WEIGHT, &[meta.labels.len(), meta.dim])?;
+    let head = Head {
+        weight: read_f32(&st, MODEL_FILE, HEAD_WEIGHT, &[meta.labels.len(), meta.dim])?,
+        bias: read_f32(&st, MODEL_FILE, HEAD_BIAS, &[meta.labels.len()])?,
+    };
     Ok((meta, head))
 }

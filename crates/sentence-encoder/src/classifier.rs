@@ -7,12 +7,12 @@ use model::{BundleError, Classification, ClassifyOptions};
 use crate::bundle::{self, EncoderBundleFiles, EncoderBundleMeta};
 use crate::encoder::SentenceEncoder;
 use crate::encoder_file::ENCODER_FILE;
-use crate::head;
+use crate::head::Head;
 
 pub struct EncoderClassifier {
     encoder: SentenceEncoder,
     meta: EncoderBundleMeta,
-    head: Vec<f32>,
+    head: Head,
 }
 
 impl EncoderClassifier {
@@ -58,7 +58,7 @@ impl EncoderClassifier {
 
     /// Logits of a vector the encoder made ([`SentenceEncoder::embed_all`] for many texts).
     pub fn logits_of_vector(&self, vector: &[f32]) -> Vec<f32> {
-        head::logits(&self.head, vector)
+        self.head.logits(vector)
     }
 
     /// The decision for `text`: the best intent, or unknown above the threshold.

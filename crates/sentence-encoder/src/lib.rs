@@ -2,9 +2,9 @@
 //!
 //! A pretrained BERT-style encoder (all-MiniLM-L6-v2 by default) reads the whole query; the
 //! mean of its output states, scaled to unit length, is the query's vector ([`encoder`]).
-//! Each intent is the unit mean of its training sentences' vectors, and a query's logit for
-//! it is their cosine times a fixed scale ([`head`]); from the logits on, the decision is the
-//! TextCNN's: energy, threshold, calibrated softmax ([`model::decision`]).
+//! A linear head over the vectors, started at each intent's unit mean training vector and
+//! trained with cross-entropy, gives the logits ([`head`]); from the logits on, the decision
+//! is the TextCNN's: energy, threshold, calibrated softmax ([`model::decision`]).
 //!
 //! Files of a bundle of this kind ([`bundle`]): `model.safetensors` (the head and the
 //! metadata), `encoder.safetensors` (the encoder, its matrices int8; [`encoder_file`]) and

@@ -9,7 +9,8 @@ use model::{ClassifyOptions, TextEncoder};
 use sentence_encoder::bundle::{self, EncoderBundleMeta};
 use sentence_encoder::encoder_file::{self, ENCODER_FILE};
 use sentence_encoder::testkit::{tiny_checkpoint, TINY_HIDDEN};
-use sentence_encoder::{head, EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
+use sentence_encoder::head::{self, Head};
+use sentence_encoder::{EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
 
 const TEXTS: [&str; 6] = [
     "set a timer for ten minutes",
@@ -191,7 +192,10 @@ fn load_error(model: &[u8], encoder: &[u8], tokenizer: &[u8]) -> String {
 #[test]
 fn bad_files_are_refused_with_the_file_and_the_problem() {
     let (encoder_bytes, tokenizer, checkpoint) = tiny_encoder();
-    let head = vec![0.5; 2 * TINY_HIDDEN];
+    let head = Head {
+        weight: vec![0.5; 2 * TINY_HIDDEN],
+        bias: vec![0.0; 2],
+    };
     let meta = meta(&["a", "b"], &encoder_bytes, &tokenizer);
     let model = bundle::serialize(&meta, &head);
 
@@ -207,7 +211,7 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
     assert!(e.starts_with(MODEL_FILE), "{e}");
 
     let mut nan_head = head.clone();
-    nan_head[3] = f32::NAN;
+    nan_head.weight[3] = f32::NAN;
     let e = load_error(
         &bundle::serialize(&meta, &nan_head),
         &encoder_bytes,
@@ -217,13 +221,41 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
         e.starts_with(MODEL_FILE) && e.contains("head.weight") && e.contains("index 3"),
         "{e}"
     );
+    let mut nan_bias = head.clone();
+    nan_bias.bias[1] = f32::INFINITY;
+    let e = load_error(
+        &bundle::serialize(&meta, &nan_bias),
+        &encoder_bytes,
+        &tokenizer,
+    );
+    assert!(
+        e.starts_with(MODEL_FILE) && e.contains("head.bias") && e.contains("index 1"),
+        "{e}"
+    );
+    // A version-1 model file (a cosine head without bias) asks for a refit.
+    let version_1 = EncoderBundleMeta {
+        format_version: 1,
+        ..meta.clone()
+    };
+    let e = load_error(
+        &bundle::serialize(&version_1, &head),
+        &encoder_bytes,
+        &tokenizer,
+    );
+    assert!(e.starts_with(MODEL_FILE) && e.contains("version 1"), "{e}");
 
     let wrong_width = EncoderBundleMeta {
         dim: 8,
         ..meta.clone()
     };
     let e = load_error(
-        &bundle::serialize(&wrong_width, &[0.5; 16]),
+        &bundle::serialize(
+            &wrong_width,
+            &Head {
+                weight: vec![0.5; 16],
+                bias: vec![0.0; 2],
+            },
+        ),
         &encoder_bytes,
         &tokenizer,
     );

@@ -1,7 +1,8 @@
 //! `trainer encoder`: a bundle of the sentence-encoder kind (`sentence_encoder`). The
-//! encoder's vectors of the training sentences give the cosine head, the validation split
-//! the threshold and the temperature, as for the TextCNN. No gradient steps: seconds to
-//! minutes, and the better kind when an intent has only a handful of examples.
+//! encoder's vectors of the training sentences train the linear head, the validation split
+//! gives the threshold and the temperature, as for the TextCNN. The encoder stays frozen, so
+//! it takes seconds to minutes, and it is the better kind when an intent has only a handful
+//! of examples.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -164,13 +165,13 @@ fn fit(
         .map(|(t, _)| vectors[t.as_str()].clone())
         .collect();
     let train_labels: Vec<usize> = dataset.train.iter().map(|(_, l)| *l).collect();
-    let head = head::class_means(
+    let head = head::fit(
         &train_vectors,
         &train_labels,
         dataset.labels.len(),
         encoder.dim(),
-    );
-    let logits = |t: &str| head::logits(&head, &vectors[t]);
+    )?;
+    let logits = |t: &str| head.logits(&vectors[t]);
 
     let (val_known, val_unknown) = evaluate::score(&dataset.val, &dataset.negatives_val, logits);
     let threshold = evaluate::choose_threshold(args.threshold_rule, &val_known, &val_unknown);
@@ -201,7 +202,7 @@ fn fit(
             "kind": encoder_bundle::MODEL_FORMAT,
             "data": dataset.source,
             "encoder": source.description,
-            "head": format!("cosine to each intent's mean training vector, times {}", head::COSINE_SCALE),
+            "head": "linear, trained from each intent's mean training vector",
             "threshold_rule": args.threshold_rule,
             "seed": args.seed,
             "unix_time": std::time::SystemTime::now()
