@@ -151,7 +151,7 @@ export interface TextCnnInfo extends ModelInfoBase {
   bytes: { model: number; table: number; tokenizer: number };
 }
 
-/** A pretrained sentence encoder with a cosine head (`trainer encoder`), for few examples per intent. */
+/** A pretrained sentence encoder with a trained linear head (`trainer encoder`), for few examples per intent. */
 export interface SentenceEncoderInfo extends ModelInfoBase {
   kind: 'sentence-encoder-intent';
   /** Length of the encoder's sentence vectors. */

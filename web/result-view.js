@@ -127,7 +127,7 @@ export function renderCard(info) {
       ['Embedding', info.embedding.source],
     ]
     : [
-      ['Network', `sentence encoder (${info.dim}-dim vectors), ${info.training?.head ?? 'cosine head'}`],
+      ['Network', `sentence encoder (${info.dim}-dim vectors), ${info.training?.head ?? 'linear head'}`],
       ['Encoder', info.training?.encoder ?? '—'],
     ];
   const files = Object.entries(info.bytes).map(([role, n]) => `${role} ${kb(n)}`).join(', ');

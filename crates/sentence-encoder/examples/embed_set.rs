@@ -1,6 +1,6 @@
 //! Writes the unit vector of every sentence of a CLINC150-layout set, as a bundle's encoder
 //! gives it, for the probes in bench/ (f32 little-endian, one row per sentence, in the order
-//! train, val, test, oos_train, oos_val, oos_test).
+//! train, val, test, oos_train, oos_val, oos_test), or of every sentence of a JSON list.
 //!   cargo run --release -p sentence-encoder --example embed_set -- BUNDLE_DIR SET.json OUT.f32
 
 use std::path::Path;
@@ -20,15 +20,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let encoder = SentenceEncoder::load(&read("encoder.safetensors")?, &read("tokenizer.json")?)?;
     let set: serde_json::Value = serde_json::from_slice(&std::fs::read(set)?)?;
+    let splits: Vec<(&str, &serde_json::Value)> = match &set {
+        serde_json::Value::Array(_) => vec![("list", &set)],
+        _ => SPLITS.iter().map(|&s| (s, &set[s])).collect(),
+    };
     let mut texts = Vec::new();
-    for split in SPLITS {
-        for row in set[split].as_array().ok_or(format!("{split}: not a list"))? {
+    for (split, rows) in splits {
+        for row in rows.as_array().ok_or(format!("{split}: not a list"))? {
+            // A set's rows are [sentence, intent]; a list's are sentences.
             let text = row.get(0).and_then(|t| t.as_str()).or(row.as_str());
-            texts.push(text.ok_or(format!("{split}: a row without a sentence"))?.to_owned());
+            texts.push(
+                text.ok_or(format!("{split}: a row without a sentence"))?
+                    .to_owned(),
+            );
         }
     }
     let vectors = encoder.embed_all(&texts)?;
-    let bytes: Vec<u8> = vectors.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+    let bytes: Vec<u8> = vectors
+        .iter()
+        .flatten()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     std::fs::write(out, bytes)?;
     eprintln!("{} sentences, {} dims: {out}", texts.len(), encoder.dim());
     Ok(())

@@ -52,7 +52,8 @@ impl EncoderBundleMeta {
     fn check(&self) -> Result<(), String> {
         if self.format_version != FORMAT_VERSION {
             return Err(format!(
-                "format version {} is not supported (this reader knows {FORMAT_VERSION})",
+                "format version {} is not supported (this reader knows {FORMAT_VERSION}; \
+                 `trainer encoder` refits it)",
                 self.format_version
             ));
         }

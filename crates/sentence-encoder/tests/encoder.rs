@@ -8,8 +8,8 @@ use model::bundle::{sha256_hex, MODEL_FILE, TOKENIZER_FILE};
 use model::{ClassifyOptions, TextEncoder};
 use sentence_encoder::bundle::{self, EncoderBundleMeta};
 use sentence_encoder::encoder_file::{self, ENCODER_FILE};
-use sentence_encoder::testkit::{tiny_checkpoint, TINY_HIDDEN};
 use sentence_encoder::head::{self, Head};
+use sentence_encoder::testkit::{tiny_checkpoint, TINY_HIDDEN};
 use sentence_encoder::{EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
 
 const TEXTS: [&str; 6] = [
@@ -242,7 +242,10 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
         &encoder_bytes,
         &tokenizer,
     );
-    assert!(e.starts_with(MODEL_FILE) && e.contains("version 1"), "{e}");
+    assert!(
+        e.starts_with(MODEL_FILE) && e.contains("version 1") && e.contains("trainer encoder"),
+        "{e}"
+    );
 
     let wrong_width = EncoderBundleMeta {
         dim: 8,

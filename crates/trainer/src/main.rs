@@ -33,7 +33,7 @@ enum Command {
     /// Train a classifier and write its bundle.
     Train(Box<train::TrainArgs>),
     /// Make a bundle of the sentence-encoder kind: a pretrained encoder's vectors and a
-    /// cosine head, for intents with only a handful of examples each.
+    /// linear head trained over them, for intents with only a handful of examples each.
     Encoder(encoder::EncoderArgs),
     /// Evaluate a bundle on a dataset.
     Evaluate(EvaluateArgs),

@@ -48,7 +48,7 @@ pub fn splits<'a>(test: &'a Report, validation: &'a Report) -> Vec<Split<'a>> {
 pub enum CardKind {
     /// `trainer train`: a TextCNN over a token table.
     TextCnn,
-    /// `trainer encoder`: a pretrained sentence encoder with a cosine head.
+    /// `trainer encoder`: a pretrained sentence encoder with a trained linear head.
     SentenceEncoder,
 }
 
@@ -57,8 +57,8 @@ impl CardKind {
         match self {
             Self::TextCnn => "a small TextCNN over a compact token table",
             Self::SentenceEncoder => {
-                "a pretrained sentence encoder whose vector of a query is compared with each \
-                 intent's mean training vector"
+                "a pretrained sentence encoder, frozen, and a linear layer over its vector of \
+                 a query, trained on the training sentences"
             }
         }
     }
