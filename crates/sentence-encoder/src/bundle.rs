@@ -1,6 +1,6 @@
-//! A bundle of the sentence-encoder kind: `model.safetensors` holds the head
-//! (`head.weight`, [labels, dim], and `head.bias`, [labels], F32) and its metadata ([`EncoderBundleMeta`], as JSON
-//! under the key `meta`); `encoder.safetensors` is the encoder ([`crate::encoder_file`]);
+//! A bundle of the sentence-encoder kind: `model.safetensors` holds the head (`head.weight`,
+//! [labels, dim], and `head.bias`, [labels], F32) and its metadata ([`EncoderBundleMeta`], as
+//! JSON under the key `meta`); `encoder.safetensors` is the encoder ([`crate::encoder_file`]);
 //! `tokenizer.json` is the encoder's tokenizer. The `format` key tells this kind from the
 //! TextCNN's ([`model::bundle::MODEL_FORMAT`]).
 
