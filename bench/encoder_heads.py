@@ -47,8 +47,9 @@ def load(out, vectors, name):
 
 
 def figures(split, y, logits_of):
-    e = {k: energy(logits_of(x)) for k, x in split.items() if k not in ("train", "oos_train")}
-    correct = {k: logits_of(split[k]).argmax(1) == y[k] for k in ("val", "test")}
+    logits = {k: logits_of(x) for k, x in split.items() if k not in ("train", "oos_train")}
+    e = {k: energy(l) for k, l in logits.items()}
+    correct = {k: logits[k].argmax(1) == y[k] for k in ("val", "test")}
     t = recall75(e["val"], correct["val"], e["oos_val"])
     row = [((e["val"] <= t) & correct["val"]).mean() * 100, auroc(e["val"], e["oos_val"])]
     if "held_val" in e:

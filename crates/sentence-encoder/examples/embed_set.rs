@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use sentence_encoder::encoder::SentenceEncoder;
+use model::bundle::TOKENIZER_FILE;
+use sentence_encoder::encoder_file::ENCODER_FILE;
+use sentence_encoder::SentenceEncoder;
 
 const SPLITS: [&str; 6] = ["train", "val", "test", "oos_train", "oos_val", "oos_test"];
 
@@ -18,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let path = Path::new(bundle).join(name);
         std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
     };
-    let encoder = SentenceEncoder::load(&read("encoder.safetensors")?, &read("tokenizer.json")?)?;
+    let encoder = SentenceEncoder::load(&read(ENCODER_FILE)?, &read(TOKENIZER_FILE)?)?;
     let set: serde_json::Value = serde_json::from_slice(&std::fs::read(set)?)?;
     let splits: Vec<(&str, &serde_json::Value)> = match &set {
         serde_json::Value::Array(_) => vec![("list", &set)],

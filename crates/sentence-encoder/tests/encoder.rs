@@ -198,6 +198,10 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
     };
     let meta = meta(&["a", "b"], &encoder_bytes, &tokenizer);
     let model = bundle::serialize(&meta, &head);
+    // The error of a model file made from `meta` and `head`, beside the good encoder files.
+    let model_error = |meta: &EncoderBundleMeta, head: &Head| {
+        load_error(&bundle::serialize(meta, head), &encoder_bytes, &tokenizer)
+    };
 
     let mut other_tokenizer = tokenizer.clone();
     other_tokenizer.push(b' ');
@@ -212,22 +216,14 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
 
     let mut nan_head = head.clone();
     nan_head.weight[3] = f32::NAN;
-    let e = load_error(
-        &bundle::serialize(&meta, &nan_head),
-        &encoder_bytes,
-        &tokenizer,
-    );
+    let e = model_error(&meta, &nan_head);
     assert!(
         e.starts_with(MODEL_FILE) && e.contains("head.weight") && e.contains("index 3"),
         "{e}"
     );
     let mut nan_bias = head.clone();
     nan_bias.bias[1] = f32::INFINITY;
-    let e = load_error(
-        &bundle::serialize(&meta, &nan_bias),
-        &encoder_bytes,
-        &tokenizer,
-    );
+    let e = model_error(&meta, &nan_bias);
     assert!(
         e.starts_with(MODEL_FILE) && e.contains("head.bias") && e.contains("index 1"),
         "{e}"
@@ -237,11 +233,7 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
         format_version: 1,
         ..meta.clone()
     };
-    let e = load_error(
-        &bundle::serialize(&version_1, &head),
-        &encoder_bytes,
-        &tokenizer,
-    );
+    let e = model_error(&version_1, &head);
     assert!(
         e.starts_with(MODEL_FILE) && e.contains("version 1") && e.contains("trainer encoder"),
         "{e}"
@@ -251,16 +243,12 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
         dim: 8,
         ..meta.clone()
     };
-    let e = load_error(
-        &bundle::serialize(
-            &wrong_width,
-            &Head {
-                weight: vec![0.5; 16],
-                bias: vec![0.0; 2],
-            },
-        ),
-        &encoder_bytes,
-        &tokenizer,
+    let e = model_error(
+        &wrong_width,
+        &Head {
+            weight: vec![0.5; 16],
+            bias: vec![0.0; 2],
+        },
     );
     assert!(e.starts_with(ENCODER_FILE) && e.contains("16 dims"), "{e}");
 
