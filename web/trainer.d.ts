@@ -34,6 +34,8 @@ export interface TrainOptions {
   epochs?: number;
   batchSize?: number;
   lr?: number;
+  /** 'cosine' (the default) takes lr down to zero over the run; 'constant' keeps it. */
+  lrSchedule?: 'cosine' | 'constant';
   dropout?: number;
   channels?: number;
   /** Networks trained side by side and averaged (an ensemble): as many times the bytes and classify time. */
@@ -50,6 +52,8 @@ export interface TrainOptions {
   noiseStd?: number;
   /** Share of the words of 4+ letters given one random character edit each step, in [0, 1]. */
   typoRate?: number;
+  /** 'repair' (the default) reads a word one edit from a training word as that word. */
+  spelling?: 'repair' | 'off';
   labelSmoothing?: number;
   bnStats?: 'known' | 'per-pass';
   thresholdRule?: 'tpr95' | 'best-f1' | 'balanced' | 'recall75';

@@ -16,9 +16,9 @@ export const DEFAULT_TABLE = new URL('../assets/minilm-l6-v2/', import.meta.url)
 
 /** Option names of the training run (TrainConfig in crates/training), camelCase here. */
 const TRAIN_OPTIONS = [
-  'epochs', 'batchSize', 'lr', 'dropout', 'channels', 'members', 'kernels', 'paddings', 'maxLen', 'seed',
+  'epochs', 'batchSize', 'lr', 'lrSchedule', 'dropout', 'channels', 'members', 'kernels', 'paddings', 'maxLen', 'seed',
   'energyLoss', 'energyWeight', 'marginIn', 'marginOut', 'synthetic', 'noiseStd',
-  'typoRate', 'labelSmoothing', 'bnStats', 'thresholdRule', 'weightsDtype', 'threshold', 'valFraction',
+  'typoRate', 'spelling', 'labelSmoothing', 'bnStats', 'thresholdRule', 'weightsDtype', 'threshold', 'valFraction',
 ];
 const snakeCase = (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camelCase = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());

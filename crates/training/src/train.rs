@@ -75,6 +75,31 @@ pub enum SyntheticNoise {
     None,
 }
 
+/// How the learning rate moves over a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum LrSchedule {
+    /// --lr at every step.
+    Constant,
+    /// From --lr down to zero along half a cosine over the run's steps (Loshchilov & Hutter
+    /// 2017, without restarts), so the last epochs settle instead of jittering.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The learning rate of step `step` (from 0) of `total`.
+    pub fn lr(self, base: f64, step: usize, total: usize) -> f64 {
+        match self {
+            Self::Constant => base,
+            Self::Cosine => {
+                let progress = step as f64 / total.max(1) as f64;
+                0.5 * base * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos())
+            }
+        }
+    }
+}
+
 /// Whether a bundle repairs typos toward its training words ([`model::spelling`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -101,6 +126,8 @@ pub struct TrainConfig {
     pub batch_size: usize,
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().lr))]
     pub lr: f64,
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = TrainConfig::default().lr_schedule))]
+    pub lr_schedule: LrSchedule,
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().dropout))]
     pub dropout: f32,
     /// Output channels of each conv branch (of each member, with --members).
@@ -174,6 +201,7 @@ impl Default for TrainConfig {
             epochs: 50,
             batch_size: 24,
             lr: 8e-4,
+            lr_schedule: LrSchedule::Cosine,
             dropout: 0.5,
             channels: arch.channels,
             members: 1,
@@ -864,6 +892,10 @@ fn train_epoch(
     };
     for (step, batch) in order.chunks(config.batch_size).enumerate() {
         observer.before_step(epoch, step, steps)?;
+        let run_step = (epoch - 1) * steps + step;
+        optimizer.lr = config
+            .lr_schedule
+            .lr(config.lr, run_step, config.epochs * steps);
         let rows = prepared.step_rows(dataset, batch, progress);
         train_step(
             config, prepared, network, optimizer, rows, progress, epoch, &mut sums,
@@ -1118,4 +1150,20 @@ pub fn suggestions(dataset: &Dataset) -> serde_json::Value {
         .map(String::as_str)
         .collect();
     serde_json::json!({ "known": known, "unknown": unknown })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LrSchedule;
+
+    #[test]
+    fn cosine_schedule_falls_from_the_base_rate_to_zero() {
+        let lr = |step| LrSchedule::Cosine.lr(0.1, step, 100);
+        assert_eq!(lr(0), 0.1);
+        assert!((lr(50) - 0.05).abs() < 1e-12);
+        assert!(lr(99) > 0.0 && lr(99) < 1e-3);
+        assert!(lr(100).abs() < 1e-12);
+        assert!((0..100).all(|s| lr(s + 1) <= lr(s)));
+        assert_eq!(LrSchedule::Constant.lr(0.1, 70, 100), 0.1);
+    }
 }
