@@ -125,6 +125,8 @@ test('bad data gets an error naming the problem, and the page keeps working', LI
   assert.match(unknownOption.error, /unknown option epohcs/);
   const badNumber = await trainInPage({ epochs: 1, lr: NaN });
   assert.match(badNumber.error, /options\.lr must be a finite number, got NaN/);
+  const badSchedule = await trainInPage({ epochs: 1, lrSchedule: 'linear' });
+  assert.match(badSchedule.error, /unknown variant `linear`, expected `constant` or `cosine`/);
   const after = await trainInPage({ epochs: 1 });
   assert.equal(after.error, undefined, after.error);
   assert.deepEqual(errors, []);

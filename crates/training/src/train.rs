@@ -1166,4 +1166,18 @@ mod tests {
         assert!((0..100).all(|s| lr(s + 1) <= lr(s)));
         assert_eq!(LrSchedule::Constant.lr(0.1, 70, 100), 0.1);
     }
+
+    #[test]
+    fn a_page_names_the_schedule_in_its_options() {
+        let config: super::TrainConfig =
+            serde_json::from_str(r#"{"lr_schedule": "constant"}"#).unwrap();
+        assert_eq!(config.lr_schedule, LrSchedule::Constant);
+        let err = serde_json::from_str::<super::TrainConfig>(r#"{"lr_schedule": "linear"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown variant `linear`, expected `constant` or `cosine`"),
+            "{err}"
+        );
+    }
 }
