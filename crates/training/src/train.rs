@@ -126,6 +126,7 @@ pub struct TrainConfig {
     pub batch_size: usize,
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().lr))]
     pub lr: f64,
+    /// How the learning rate moves over the run's steps (its length is --epochs).
     #[cfg_attr(feature = "clap", arg(long, value_enum, default_value_t = TrainConfig::default().lr_schedule))]
     pub lr_schedule: LrSchedule,
     #[cfg_attr(feature = "clap", arg(long, default_value_t = TrainConfig::default().dropout))]
