@@ -32,8 +32,8 @@ export function openSource(location, { hubUrl } = {}) {
   if (hub) return hubSource(hub, hubUrl);
   const text = String(location);
   const dir = text.endsWith('/') || text.endsWith('\\') ? text : `${text}/`;
-  const base = !HAS_SCHEME.test(dir) && platform.pathToUrl ? platform.pathToUrl(dir) : new URL(dir, platform.baseUrl());
-  if (base.protocol === 'file:') return fileSource(base);
+  const base = !HAS_SCHEME.test(dir) && platform.pathToUrl ? platform.pathToUrl(dir) : resolveUrl(dir, text);
+  if (base.protocol === 'file:') return fileSource(base, text);
   return {
     location: base.href,
     cacheable: true,
@@ -54,9 +54,36 @@ function hubSource(id, hubUrl) {
   };
 }
 
-function fileSource(base) {
+/** `dir` as a URL; a relative one with nothing to resolve against is refused, saying why. */
+function resolveUrl(dir, location) {
+  const baseUrl = platform.baseUrl();
+  if (baseUrl === undefined && !HAS_SCHEME.test(dir)) {
+    throw new Error(
+      nodeEntryHint(location) ??
+        `loadClassifier('${location}'): a relative location needs a page to resolve against (no document or location here); pass an absolute http(s) URL`,
+    );
+  }
+  return new URL(dir, baseUrl);
+}
+
+/**
+ * In Node, the message for a browser-entry import given a path or file: URL; undefined
+ * elsewhere. Only reads process.versions, so pages never load a Node module.
+ */
+function nodeEntryHint(location) {
+  if (!globalThis.process?.versions?.node) return undefined;
+  return (
+    `loadClassifier('${location}'): a file path or file: URL needs Node's entry of this package: ` +
+    `import { loadClassifier } from 'intent-classifier' resolves to it in Node (web/node.js); ` +
+    `web/classifier.js is the browser entry and reads http(s) URLs only`
+  );
+}
+
+function fileSource(base, location) {
   if (!platform.readFile) {
-    throw new Error(`${base.href}: file: URLs are read in Node.js only; in a page, serve the bundle over http(s)`);
+    throw new Error(
+      nodeEntryHint(location) ?? `${base.href}: file: URLs are read in Node.js only; in a page, serve the bundle over http(s)`,
+    );
   }
   return {
     location: base.href,
