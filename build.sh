@@ -119,27 +119,49 @@ setup_wasm_toolchain() {
     # Debug prints type names only (error messages use Display).
     WASM_SIZE_FLAGS='-Zlocation-detail=none -Zfmt-debug=shallow -Zunstable-options -Cpanic=immediate-abort'
   fi
-  if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
-    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-  fi
+}
+
+# wasm-bindgen-cli from crates.io (no registry serves a prebuilt one), compiled the cheap way:
+# at opt-level 1 it builds in about half the time, and it runs for a second or two per module
+# either way (bench/results/build-time.md).
+install_wasm_bindgen() {
+  wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION" && return
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+    cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+}
+
+# compile_wasm PACKAGE [FEATURES [PROFILE]]: the cargo half of build_wasm.
+compile_wasm() {
+  local package="$1" features="${2:-+simd128}" profile="${3:-wasm}"
+  setup_wasm_toolchain
+  log "building $package for wasm32 ($features)"
+  # Each feature set has its own target dir: different flags would rebuild everything.
+  RUSTFLAGS="-C target-feature=$features $WASM_LINKER_FLAGS $WASM_SIZE_FLAGS" \
+    "${WASM_CARGO[@]}" build --profile "$profile" --target wasm32-unknown-unknown \
+    -p "$package" --target-dir "$(wasm_target_dir "$features")"
+}
+
+wasm_target_dir() { echo "target/wasm${1//[^a-z0-9]/-}"; }
+
+# bindgen_wasm PACKAGE OUT_DIR [FEATURES [PROFILE]]: the wasm-bindgen half. The package
+# appears at OUT_DIR whole (written aside, then renamed): web/serve.mjs may be serving it.
+bindgen_wasm() {
+  local package="$1" out="$2" features="${3:-+simd128}" profile="${4:-wasm}"
+  install_wasm_bindgen
+  rm -rf "$out.tmp"
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$out.tmp" "$(wasm_target_dir "$features")/wasm32-unknown-unknown/$profile/${package//-/_}.wasm"
+  rm -rf "$out"
+  mv "$out.tmp" "$out"
 }
 
 # build_wasm PACKAGE OUT_DIR [FEATURES [PROFILE]]: one wasm-bindgen package per target-feature
 # set.
 build_wasm() {
-  local package="${1:-intent-web}" out="${2:-web/pkg}" features="${3:-+simd128}" profile="${4:-wasm}"
-  setup_wasm_toolchain
-  log "building $package for wasm32 ($features) into $out"
-  # Each feature set has its own target dir: different flags would rebuild everything.
-  local dir="target/wasm${features//[^a-z0-9]/-}"
-  RUSTFLAGS="-C target-feature=$features $WASM_LINKER_FLAGS $WASM_SIZE_FLAGS" \
-    "${WASM_CARGO[@]}" build --profile "$profile" --target wasm32-unknown-unknown \
-    -p "$package" --target-dir "$dir"
-  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-    --out-dir "$out" "$dir/wasm32-unknown-unknown/$profile/${package//-/_}.wasm"
+  compile_wasm "$1" "${3:-+simd128}" "${4:-wasm}"
+  bindgen_wasm "$@"
 }
-
 
 # The classifier twice: SIMD128 for every browser, and with relaxed-SIMD fused multiply-add
 # for browsers that have it (classifier.js picks at run time).
@@ -258,6 +280,65 @@ serve() {
   exec node web/serve.mjs --port "$PORT"
 }
 
+# What the demo page needs to answer: the default model, the SIMD128 classifier and
+# wasm-bindgen. The three are built side by side, so one's serial stretches (linking, LTO,
+# training on one thread) fill the cores the others leave idle.
+build_demo() {
+  setup_wasm_toolchain
+  local jobs=()
+  install_wasm_bindgen & jobs+=($!)
+  train_default & jobs+=($!)
+  compile_wasm intent-web +simd128
+  for job in "${jobs[@]}"; do wait "$job"; done
+  bindgen_wasm intent-web web/pkg +simd128
+  node web/precompress.mjs web/pkg "$MODEL_DIR"
+}
+
+# The other wasm modules, in the order pages want them: web/pkg-relaxed (faster kernels for the
+# demo; web/serve.mjs sends web/pkg's files in its place until it is there), web/pkg-train
+# (train.html), web/pkg-encoder (sentence-encoder bundles). Says on the console when each is
+# ready; their compiler output goes to a log.
+SERVE_LATER=(web/pkg-relaxed web/pkg-train web/pkg-encoder)
+build_after_serving() {
+  local build_log=target/serve-build.log todo=("${SERVE_LATER[@]}") out
+  mkdir -p target
+  log "still building ${todo[*]} (log: $build_log)"
+  for out in "${SERVE_LATER[@]}"; do
+    if ! build_module "$out" >> "$build_log" 2>&1; then
+      tail -n 20 "$build_log" >&2
+      log "building $out FAILED (log: $build_log); the demo page keeps working"
+      return 1
+    fi
+    node web/precompress.mjs "$out"
+    todo=("${todo[@]:1}")
+    log "built $out (${MODULE_USE[$out]})${todo[*]:+; still building ${todo[*]}}"
+  done
+  log "every wasm module is built"
+}
+
+declare -A MODULE_USE=([web/pkg-relaxed]='the demo uses it on reload in browsers with relaxed SIMD'
+                       [web/pkg-train]='train.html works now' [web/pkg-encoder]='sentence-encoder bundles load now')
+build_module() {
+  case "$1" in
+    web/pkg-relaxed) build_wasm intent-web web/pkg-relaxed +simd128,+relaxed-simd ;;
+    web/pkg-train) build_trainer_wasm ;;
+    web/pkg-encoder) build_encoder_wasm ;;
+  esac
+}
+
+# Serves as soon as the demo page can answer, and builds the rest meanwhile.
+serve_early() {
+  build_demo
+  local page="http://127.0.0.1:$PORT/" server
+  [ "$MODEL_DIR" = "${ENGLISH[0]}" ] || page+="?model=$MODEL_DIR/"
+  node web/serve.mjs --port "$PORT" --stand-in web/pkg-relaxed=web/pkg --building web/pkg-train,web/pkg-encoder &
+  server=$!
+  log "serving $page (Ctrl-C stops); train your own at http://127.0.0.1:$PORT/train.html"
+  # Up to date, this takes seconds.
+  build_after_serving || true
+  wait "$server"
+}
+
 # The native references the browser tests compare against.
 native_references() {
   trainer logits --bundle "${ENGLISH[0]}" \
@@ -315,7 +396,7 @@ run_tests() {
 
 case "${1:-build}" in
   build) train_default; build_wasm_all; precompress; log "done: ./build.sh serve" ;;
-  serve) train_default; build_wasm_all; precompress; serve ;;
+  serve) serve_early ;;
   wasm) build_wasm_all ;;
   bench) train_default; build_classifier; build_wasm candle-baseline web/pkg-candle; setup_browser_tests
          precompress; node bench/browser.mjs ;;

@@ -3,10 +3,14 @@
 // Precompressed siblings (FILE.br, FILE.gz from web/precompress.mjs) are sent with
 // Content-Encoding when the client accepts them and they are not older than FILE.
 //   node web/serve.mjs [--port 8080] [--root .] [--csp] [--header "Name: value"]...
+//                      [--stand-in DIR=OTHER] [--building DIR,DIR]
 // --csp sends the strict policy the demo is tested under (no inline script, no eval).
+// While `./build.sh serve` still builds some wasm modules: --stand-in sends OTHER/FILE for a
+// DIR/FILE that is not there yet (a build of the same module with other target features), and
+// --building answers 503 for a file under DIR that is not there yet, saying so.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve } from 'node:path';
+import { extname, join, normalize, relative, resolve, sep } from 'node:path';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -41,14 +45,39 @@ async function precompressed(file, info, acceptEncoding) {
   return null;
 }
 
-export function startServer({ port = 8080, root = '.', headers = {} } = {}) {
+/** `path` (relative to the root, no leading slash) under `dir`: the rest of it, else null. */
+function under(dir, path) {
+  return path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : null;
+}
+
+/**
+ * The file to send for `path` while modules are still being built: a stand-in's, or a
+ * 503 error when the module is being built and has none.
+ */
+async function pendingFile(base, path, standIns, building) {
+  for (const [dir, other] of standIns) {
+    const rest = under(dir, path);
+    if (rest !== null) return join(base, other, rest); // `path` is normalized: no `..` in `rest`
+  }
+  if (building.some((dir) => under(dir, path) !== null)) {
+    throw Object.assign(new Error(`/${path} is still being built by ./build.sh serve: reload in a minute`), { status: 503 });
+  }
+  return null;
+}
+
+export function startServer({ port = 8080, root = '.', headers = {}, standIns = [], building = [] } = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
       let file = normalize(join(base, path));
       if (!file.startsWith(base)) throw Object.assign(new Error('outside root'), { code: 'ENOENT' });
-      let info = await stat(file);
+      let info = await stat(file).catch(async (e) => {
+        const pending = e.code === 'ENOENT' && (await pendingFile(base, relative(base, file).split(sep).join('/'), standIns, building));
+        if (!pending) throw e;
+        file = pending;
+        return stat(file);
+      });
       if (info.isDirectory()) {
         file = join(file, 'index.html');
         info = await stat(file);
@@ -70,6 +99,11 @@ export function startServer({ port = 8080, root = '.', headers = {} } = {}) {
       });
       res.end(body);
     } catch (e) {
+      if (e.status === 503) {
+        res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '60', ...headers });
+        res.end(e.message);
+        return;
+      }
       res.writeHead(e.code === 'ENOENT' ? 404 : 500, { 'Content-Type': 'text/html', ...headers });
       res.end(`<!doctype html><title>Not found</title><h1>${e.code === 'ENOENT' ? 404 : 500}</h1>`);
     }
@@ -92,6 +126,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   if (args.includes('--csp')) headers['Content-Security-Policy'] = STRICT_CSP;
   const port = Number(opt('--port', 8080));
-  await startServer({ port, root: opt('--root', '.'), headers });
+  const standIns = args.flatMap((a, i) => (a === '--stand-in' ? [args[i + 1].split('=')] : []));
+  const building = (opt('--building', '') || '').split(',').filter(Boolean);
+  await startServer({ port, root: opt('--root', '.'), headers, standIns, building });
   console.log(`serving http://127.0.0.1:${port}/`);
 }
