@@ -21,6 +21,9 @@ if (major < MIN_NODE || typeof WebAssembly?.instantiate !== 'function' || typeof
   );
 }
 
+// The worker_threads stand-in for each browser worker script.
+const NODE_WORKERS = { 'worker.js': './node-worker.js', 'train-worker.js': './node-train-worker.js' };
+
 Object.assign(platform, {
   name: 'node',
   baseUrl: () => pathToFileURL(process.cwd() + sep).href,
@@ -30,7 +33,7 @@ Object.assign(platform, {
     return url;
   },
   readFile: readBytes,
-  startWorker: () => new NodeWorker(new URL('./node-worker.js', import.meta.url)),
+  startWorker: (script = 'worker.js') => new NodeWorker(new URL(NODE_WORKERS[script], import.meta.url)),
 });
 
 async function readBytes(url, name) {

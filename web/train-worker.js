@@ -2,20 +2,29 @@
 // config, table, tokenizer, name } in, { type: 'epoch', entry } after each epoch, then
 // { type: 'done', model, summary, modelCard } or { type: 'error', error }. The training
 // core runs synchronously here, so the page stays responsive; cancelling ends the worker.
-import init, { train } from './pkg-train/intent_train_web.js';
+// In browsers it is a module Worker; in Node, web/node-train-worker.js drives `train`
+// from worker_threads.
+import init, { train as trainInWasm } from './pkg-train/intent_train_web.js';
+import { platform } from './sources.js';
 
-self.onmessage = async ({ data }) => {
+const WASM = new URL('./pkg-train/intent_train_web_bg.wasm', import.meta.url);
+
+/** Runs one training request, posting its messages through `post(message, transfer)`. */
+export async function train(data, post) {
   try {
-    await init({ module_or_path: new URL('./pkg-train/intent_train_web_bg.wasm', import.meta.url) });
-    const onEpoch = (json) => self.postMessage({ type: 'epoch', entry: JSON.parse(json) });
-    const bundle = train(data.intents, data.negatives, data.table, data.tokenizer, data.config, onEpoch);
+    // Node reads the module from disk: its fetch does not open file: URLs.
+    const wasm = WASM.protocol === 'file:' && platform.readFile ? await platform.readFile(WASM, 'the training wasm') : WASM;
+    await init({ module_or_path: wasm });
+    const onEpoch = (json) => post({ type: 'epoch', entry: JSON.parse(json) });
+    const bundle = trainInWasm(data.intents, data.negatives, data.table, data.tokenizer, data.config, onEpoch);
     const model = bundle.model();
-    self.postMessage(
-      { type: 'done', model, summary: JSON.parse(bundle.summary()), modelCard: bundle.modelCard(data.name) },
-      [model.buffer],
-    );
+    post({ type: 'done', model, summary: JSON.parse(bundle.summary()), modelCard: bundle.modelCard(data.name) }, [model.buffer]);
     bundle.free();
   } catch (e) {
-    self.postMessage({ type: 'error', error: e instanceof Error ? e.message : String(e), errorType: e?.name });
+    post({ type: 'error', error: e instanceof Error ? e.message : String(e), errorType: e?.name });
   }
-};
+}
+
+if (typeof self !== 'undefined' && typeof self.postMessage === 'function') {
+  self.onmessage = ({ data }) => train(data, (message, transfer) => self.postMessage(message, transfer));
+}

@@ -1,4 +1,5 @@
-// Types of web/trainer.js (training in the page; hand-written, like classifier.d.ts).
+// Types of web/trainer.js (training in the page, and in Node as `intent-classifier/train`;
+// hand-written, like classifier.d.ts).
 import type { Classifier, ModelInfo } from './classifier.js';
 
 /** The data to train on: data.json and noise.json, as values or as their JSON text. */
@@ -7,7 +8,7 @@ export interface TrainingData {
   intents: Record<string, string[]> | string;
   /** Off-topic sentences (`[sentences]`), pushed toward "unknown". */
   negatives?: string[] | string;
-  /** table.safetensors: bytes or a URL (default: the English table beside trainer.js). */
+  /** table.safetensors: bytes or a URL (default: the English table, DEFAULT_TABLE). */
   table?: Uint8Array | ArrayBuffer | string | URL;
   /** tokenizer.json of that table: bytes or a URL. */
   tokenizer?: Uint8Array | ArrayBuffer | string | URL;
@@ -64,7 +65,7 @@ export interface TrainOptions {
   valFraction?: number;
   /** Called after each epoch. */
   onProgress?: (progress: EpochProgress) => void;
-  /** Aborting stops the training worker; the promise rejects with an AbortError. */
+  /** Aborting stops the training worker (thread, in Node); the promise rejects with an AbortError. */
   signal?: AbortSignal;
   /** The classifier's wasm build. */
   kernel?: 'relaxed' | 'simd128';
@@ -87,7 +88,14 @@ export interface TrainedClassifier extends Classifier {
   trainingSummary(): TrainingSummary;
 }
 
+/** The package's copy of the English table (in the repository, before `npm pack`: ../assets/minilm-l6-v2/). */
 export declare const DEFAULT_TABLE: URL;
 
-/** Trains a classifier in a module worker; rejects with an Error naming what is wrong. */
+/** The names of the training options in TrainOptions (the command line's flags, in camelCase). */
+export declare const TRAIN_OPTIONS: readonly string[];
+
+/**
+ * Trains a classifier in a worker (a module Worker in pages, a worker_threads worker in
+ * Node); rejects with an Error naming what is wrong.
+ */
 export declare function trainClassifier(data: TrainingData, options?: TrainOptions): Promise<TrainedClassifier>;

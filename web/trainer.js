@@ -1,21 +1,27 @@
-// Training in the page: trainClassifier() runs the training core (crates/web-train, its own
-// wasm module, so pages that only classify never fetch it) in a module worker and resolves
-// to a classifier with the API of loadClassifier's, plus the bundle's files for a download.
+// Training in the page or in Node: trainClassifier() runs the training core (crates/web-train,
+// its own wasm module, so pages that only classify never fetch it) in a module worker (in
+// Node a worker_threads worker, web/node-train.js) and resolves to a classifier with the API
+// of loadClassifier's, plus the bundle's files for a download.
 //
-//   import { trainClassifier } from './trainer.js';
+//   import { trainClassifier } from 'intent-classifier/train';   // or './trainer.js'
 //   const clf = await trainClassifier(
 //     { intents: { weather: ['weather today', ...], ... }, negatives: ['tell me a joke', ...] },
 //     { epochs: 30, onProgress: (e) => console.log(e.epoch, e.valAccuracy), signal },
 //   );
 //   clf.classify('will it rain');  clf.bundleFiles();  // { 'model.safetensors': Uint8Array, ... }
 import { BUNDLE_FILES, Classifier, classifierFromFiles, describeValue } from './classifier.js';
-import { fetchBytes } from './sources.js';
+import { fetchBytes, platform } from './sources.js';
 
-/** Where the token table and tokenizer come from when the call names none. */
-export const DEFAULT_TABLE = new URL('../assets/minilm-l6-v2/', import.meta.url);
+/**
+ * Where the token table and tokenizer come from when the call names none: the package's
+ * copy (web/scripts/prepack.mjs puts it there).
+ */
+export const DEFAULT_TABLE = new URL('./assets/minilm-l6-v2/', import.meta.url);
+// The original, read in the repository until `npm pack` has made the copy.
+const REPO_TABLE = new URL('../assets/minilm-l6-v2/', import.meta.url);
 
 /** Option names of the training run (TrainConfig in crates/training), camelCase here. */
-const TRAIN_OPTIONS = [
+export const TRAIN_OPTIONS = [
   'epochs', 'batchSize', 'lr', 'lrSchedule', 'dropout', 'channels', 'members', 'kernels', 'paddings', 'maxLen', 'seed',
   'energyLoss', 'energyWeight', 'marginIn', 'marginOut', 'synthetic', 'noiseStd',
   'typoRate', 'spelling', 'labelSmoothing', 'bnStats', 'thresholdRule', 'weightsDtype', 'threshold', 'valFraction',
@@ -75,8 +81,21 @@ function configJson(options) {
 async function bytesOf(source, what) {
   if (source instanceof Uint8Array) return source;
   if (source instanceof ArrayBuffer) return new Uint8Array(source);
-  if (typeof source === 'string' || source instanceof URL) return fetchBytes(new URL(source, globalThis.location?.href), what);
+  if (typeof source === 'string' || source instanceof URL) return fetchBytes(new URL(source, platform.baseUrl()), what);
   throw new TypeError(`trainClassifier: ${what} must be bytes (Uint8Array, ArrayBuffer) or a URL, got ${describeValue(source)}`);
+}
+
+/** Bytes of `file` of the default table: the package's copy, else the repository's. */
+async function defaultTableFile(file) {
+  try {
+    return await bytesOf(new URL(file, DEFAULT_TABLE), file);
+  } catch (packaged) {
+    try {
+      return await bytesOf(new URL(file, REPO_TABLE), file);
+    } catch {
+      throw new Error(`${packaged.message}; nor is it at ${new URL(file, REPO_TABLE)}: pass data.table and data.tokenizer`);
+    }
+  }
 }
 
 /** A classifier trained in this page: loadClassifier's API, plus the bundle's files. */
@@ -102,11 +121,11 @@ export class TrainedClassifier extends Classifier {
 }
 
 /**
- * Trains a classifier in a module worker.
+ * Trains a classifier in a worker (a module Worker in pages, worker_threads in Node).
  * `data`: { intents, negatives?, table?, tokenizer? }. intents is { intent: [sentences] }
  * (data.json) or its JSON text; negatives is [sentences] (noise.json) or its JSON text;
  * table and tokenizer are the bytes or URLs of table.safetensors and tokenizer.json
- * (default: the English table beside this module, ../assets/minilm-l6-v2/).
+ * (default: the English table, DEFAULT_TABLE).
  * `options`: the trainer's flags in camelCase (epochs, seed, batchSize, ...; valFraction),
  * onProgress(epoch) called after each epoch with { epoch, epochs, loss, valAccuracy,
  * valAuroc, seconds, ... }, signal (an AbortSignal: aborting stops the worker and rejects
@@ -130,8 +149,8 @@ export async function trainClassifier(data, options = {}) {
     config: configJson(options),
   };
   const [table, tokenizer] = await Promise.all([
-    bytesOf(data.table ?? new URL(BUNDLE_FILES.table, DEFAULT_TABLE), 'table'),
-    bytesOf(data.tokenizer ?? new URL(BUNDLE_FILES.tokenizer, DEFAULT_TABLE), 'tokenizer'),
+    data.table === undefined ? defaultTableFile(BUNDLE_FILES.table) : bytesOf(data.table, 'table'),
+    data.tokenizer === undefined ? defaultTableFile(BUNDLE_FILES.tokenizer) : bytesOf(data.tokenizer, 'tokenizer'),
   ]);
   signal?.throwIfAborted();
   const result = await runWorker({ ...request, table, tokenizer, name: options.name ?? 'intent-classifier' }, signal, (entry) => {
@@ -149,9 +168,13 @@ export async function trainClassifier(data, options = {}) {
 
 /** Runs one training in a fresh worker; resolves to { model, summary, modelCard }. */
 function runWorker(request, signal, onEpoch) {
-  const worker = new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
+  const worker =
+    platform.startWorker?.('train-worker.js') ?? new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
   return new Promise((resolve, reject) => {
+    // Messages already queued when the run ends (an epoch after an abort) are dropped.
+    let ended = false;
     const finish = () => {
+      ended = true;
       worker.terminate();
       signal?.removeEventListener('abort', aborted);
     };
@@ -161,10 +184,12 @@ function runWorker(request, signal, onEpoch) {
     };
     signal?.addEventListener('abort', aborted, { once: true });
     worker.onerror = (e) => {
+      if (ended) return;
       finish();
       reject(new Error(`training worker: ${e.message ?? 'failed to start'}`));
     };
     worker.onmessage = ({ data }) => {
+      if (ended) return;
       if (data.type === 'epoch') return onEpoch(data.entry);
       finish();
       if (data.type === 'error') reject(new (data.errorType === 'TypeError' ? TypeError : Error)(data.error));
