@@ -9,10 +9,16 @@ export interface IntentScore {
 
 /** The result of classifying one text. */
 export interface Classification {
-  /** The chosen intent, or `'unknown'` when the energy is above the threshold. */
+  /** The chosen intent, or `'unknown'` (see `reason`). */
   intent: string;
-  /** Whether the text is close enough to the training intents (energy <= threshold). */
+  /** Whether the text is close enough to the training intents (energy <= threshold) and readable. */
   known: boolean;
+  /**
+   * Why the result is unknown, absent when it is known: `'energy'`, the energy is above the
+   * threshold; `'unreadable'`, more than half of the text's word pieces are the tokenizer's
+   * unknown token (a script its vocabulary does not cover, emoji), whatever the energy.
+   */
+  reason?: 'energy' | 'unreadable';
   /** Probability of the top intent. */
   confidence: number;
   /** -logsumexp(logits): lower means more familiar. */

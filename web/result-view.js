@@ -60,7 +60,12 @@ function renderEvidence(text, evidence) {
 
 /** Draws one classify() result (with `evidence`) for `text`. */
 export function render(r, text, { calibrated = false } = {}) {
-  $('intent').textContent = r.known ? r.intent : 'unknown';
+  // Unreadable text is unknown before the energy is looked at; the page says so.
+  $('intent').textContent = r.known
+    ? r.intent
+    : r.reason === 'unreadable'
+      ? 'unknown — the model cannot read this text'
+      : 'unknown';
   $('intent').className = r.known ? 'intent known' : 'intent unknown';
   // A repaired typo is shown, so a user sees what the model read.
   $('confidence').textContent = `confidence ${pct(r.confidence)}${calibrated ? ' (calibrated)' : ''}${
@@ -73,7 +78,7 @@ export function render(r, text, { calibrated = false } = {}) {
   $('energy-marker').style.left = pos(r.energy);
   $('threshold-marker').style.left = pos(r.threshold);
   $('energy-value').textContent = `energy ${r.energy.toFixed(2)} (threshold ${r.threshold.toFixed(2)}: ${
-    r.known ? 'at or below, so known' : 'above, so unknown'
+    r.known ? 'at or below, so known' : r.reason === 'unreadable' ? 'not used: most tokens are unknown' : 'above, so unknown'
   })`;
   $('top').replaceChildren(
     ...r.top.map(({ intent, probability }) => {

@@ -243,13 +243,15 @@ impl Classifier {
             .filter(|t| !t.is_nan())
             .unwrap_or(self.meta.threshold);
         let read = self.read(text);
+        let (ids, unknown_share) = self.encoder.encode_with_unknown_share(read.text());
         let mut classification = decide(
-            &self.logits_for_ids(&self.encoder.encode(read.text())),
+            &self.logits_for_ids(&ids),
             &self.meta.labels,
             threshold,
             options.top_k,
             self.meta.temperature,
-        );
+        )
+        .unless_unreadable(unknown_share);
         classification.repaired = read.repaired.map(|r| r.text);
         classification
     }

@@ -2,12 +2,30 @@
 //! softmax(logits / T) (T: the bundle's temperature, fitted on validation by the trainer),
 //! and the known/unknown call against the bundle's threshold. The energy and the threshold
 //! stay on the raw logits, so the temperature changes the probabilities shown, never the
-//! decision.
+//! decision. Text the tokenizer cannot read is unknown whatever its energy ([`MAX_UNKNOWN_SHARE`]).
 
 use serde::Serialize;
 
 /// The label reported when energy is above the threshold.
 pub const UNKNOWN_INTENT: &str = "unknown";
+
+/// Above this share of unknown word pieces a query is unknown whatever its energy. Such a
+/// query reads as little more than repeats of one row, the unknown token's, and training
+/// gives that row whatever meaning the unreadable training text had (an English table turns
+/// Chinese sentences into runs of it), so its logits say nothing about the query. More
+/// than half, so that one unreadable name among known words (`translate 你好 to english`, 2
+/// of 5 pieces) is still read.
+pub const MAX_UNKNOWN_SHARE: f32 = 0.5;
+
+/// Why a result is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reason {
+    /// The energy is above the threshold: the text is unlike the training intents.
+    Energy,
+    /// Most of the text is word pieces the tokenizer cannot spell ([`MAX_UNKNOWN_SHARE`]).
+    Unreadable,
+}
 
 /// One ranked intent.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -30,6 +48,23 @@ pub struct Classification {
     /// The query as the model read it, when typos were repaired ([`crate::spelling`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repaired: Option<String>,
+    /// Why the result is unknown; `None` when it is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+impl Classification {
+    /// The decision for a query of which `unknown_share` of the word pieces are the unknown
+    /// token: unknown, as unreadable, above [`MAX_UNKNOWN_SHARE`]; otherwise unchanged. The
+    /// energy and ranking stay as computed, for showing.
+    pub fn unless_unreadable(mut self, unknown_share: f32) -> Self {
+        if unknown_share > MAX_UNKNOWN_SHARE {
+            self.known = false;
+            self.intent = UNKNOWN_INTENT.to_string();
+            self.reason = Some(Reason::Unreadable);
+        }
+        self
+    }
 }
 
 /// -logsumexp(logits), computed stably.
@@ -86,6 +121,7 @@ pub fn decide(
             })
             .collect(),
         repaired: None,
+        reason: (!known).then_some(Reason::Energy),
     }
 }
 
@@ -113,6 +149,32 @@ mod tests {
         assert_eq!(d.intent, UNKNOWN_INTENT);
         assert_eq!(d.top[0].intent, "b");
         assert!((d.confidence - 0.880_797).abs() < 1e-5);
+        assert_eq!(d.reason, Some(Reason::Energy));
+    }
+
+    #[test]
+    fn mostly_unreadable_text_is_unknown_whatever_its_energy() {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        let known = decide(&[0.0, 9.0], &labels, -2.0, 2, 1.0);
+        assert_eq!((known.known, known.reason), (true, None));
+        // At the bound the text is still read; past it, not.
+        assert_eq!(known.clone().unless_unreadable(MAX_UNKNOWN_SHARE), known);
+        let unreadable = known.clone().unless_unreadable(0.75);
+        assert_eq!(
+            (unreadable.known, unreadable.intent.as_str()),
+            (false, UNKNOWN_INTENT)
+        );
+        assert_eq!(unreadable.reason, Some(Reason::Unreadable));
+        assert_eq!(
+            (unreadable.energy, &unreadable.top),
+            (known.energy, &known.top)
+        );
+        let json = serde_json::to_value(&unreadable).unwrap();
+        assert_eq!(json["reason"], "unreadable");
+        assert!(serde_json::to_value(&known)
+            .unwrap()
+            .get("reason")
+            .is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Text → token ids: the Hugging Face tokenizer with the bundle's truncation, and a bound
 //! on how much text is tokenized at all, so a megabyte of input costs no more than a page.
 
+use serde::Deserialize;
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::bundle::TOKENIZER_FILE;
@@ -17,6 +18,44 @@ pub struct TextEncoder {
     tokenizer: Tokenizer,
     max_len: usize,
     vocab_size: usize,
+    /// The id of the token that stands for text the vocabulary cannot spell, if it has one.
+    unknown_id: Option<u32>,
+}
+
+/// The word pieces of a text (special tokens left out) and which of them are unknown.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct UnknownPieces<'a> {
+    pub pieces: usize,
+    /// The text each unknown piece stands for, in order.
+    pub unknown: Vec<&'a str>,
+}
+
+impl UnknownPieces<'_> {
+    /// Unknown pieces over all pieces; 0 for a text of none.
+    pub fn share(&self) -> f32 {
+        share(self.unknown.len(), self.pieces)
+    }
+}
+
+fn share(unknown: usize, pieces: usize) -> f32 {
+    if pieces == 0 {
+        0.0
+    } else {
+        unknown as f32 / pieces as f32
+    }
+}
+
+/// The unknown token as a tokenizer file names it: `unk_token` (WordPiece, WordLevel, BPE)
+/// or `unk_id` (Unigram). The `tokenizers` crate keeps the Unigram one private.
+#[derive(Deserialize)]
+struct UnknownOfFile {
+    model: UnknownOfModel,
+}
+
+#[derive(Deserialize)]
+struct UnknownOfModel {
+    unk_token: Option<String>,
+    unk_id: Option<u32>,
 }
 
 impl TextEncoder {
@@ -41,11 +80,23 @@ impl TextEncoder {
             .keys()
             .map(|&id| id as usize + 1)
             .fold(tokenizer.get_vocab_size(false), usize::max);
+        let unknown_id = serde_json::from_slice::<UnknownOfFile>(bytes)
+            .ok()
+            .and_then(|f| {
+                f.model
+                    .unk_id
+                    .or_else(|| f.model.unk_token.and_then(|t| tokenizer.token_to_id(&t)))
+            });
         Ok(Self {
             tokenizer,
             max_len,
             vocab_size,
+            unknown_id,
         })
+    }
+
+    pub fn unknown_id(&self) -> Option<u32> {
+        self.unknown_id
     }
 
     /// Vocabulary size including added tokens: the number of table rows it needs (one per
@@ -75,6 +126,45 @@ impl TextEncoder {
         match self.tokenizer.encode_fast(text, true) {
             Ok(encoding) => encoding.get_ids().to_vec(),
             Err(_) => Vec::new(),
+        }
+    }
+
+    /// Token ids of `text` as [`Self::encode`], and the share of its word pieces (special
+    /// tokens left out) that are the unknown token, from the same tokenization.
+    pub fn encode_with_unknown_share(&self, text: &str) -> (Vec<u32>, f32) {
+        let text = self.bounded(text);
+        let Ok(encoding) = self.tokenizer.encode_fast(text, true) else {
+            return (Vec::new(), 0.0);
+        };
+        let ids = encoding.get_ids();
+        let mut pieces = 0usize;
+        let mut unknown = 0usize;
+        for (&id, &special) in ids.iter().zip(encoding.get_special_tokens_mask()) {
+            if special == 0 {
+                pieces += 1;
+                unknown += usize::from(Some(id) == self.unknown_id);
+            }
+        }
+        (ids.to_vec(), share(unknown, pieces))
+    }
+
+    /// The word pieces the model reads of `text`, with the text behind each unknown one
+    /// (what the trainer's report of unreadable scripts counts).
+    pub fn unknown_pieces<'a>(&self, text: &'a str) -> UnknownPieces<'a> {
+        let text = self.bounded(text);
+        let Ok(encoding) = self.tokenizer.encode(text, false) else {
+            return UnknownPieces::default();
+        };
+        let unknown = encoding
+            .get_ids()
+            .iter()
+            .zip(encoding.get_offsets())
+            .filter(|(&id, _)| Some(id) == self.unknown_id)
+            .filter_map(|(_, &(start, end))| text.get(start..end))
+            .collect();
+        UnknownPieces {
+            pieces: encoding.len(),
+            unknown,
         }
     }
 

@@ -61,18 +61,21 @@ impl EncoderClassifier {
         self.head.logits(vector)
     }
 
-    /// The decision for `text`: the best intent, or unknown above the threshold.
+    /// The decision for `text`: the best intent, or unknown above the threshold or when
+    /// most of it is unknown word pieces (the rule the TextCNN kind applies).
     pub fn classify(
         &self,
         text: &str,
         options: &ClassifyOptions,
     ) -> candle_core::Result<Classification> {
+        let unknown_share = self.encoder.text().unknown_pieces(text).share();
         Ok(decide(
             &self.logits(text)?,
             &self.meta.labels,
             options.threshold.unwrap_or(self.meta.threshold),
             options.top_k,
             self.meta.temperature,
-        ))
+        )
+        .unless_unreadable(unknown_share))
     }
 }

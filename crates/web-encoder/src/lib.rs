@@ -63,7 +63,8 @@ impl EncoderIntentClassifier {
         Ok(Self { inner })
     }
 
-    /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`.
+    /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
+    /// plus `reason` (`energy` or `unreadable`) when the result is unknown.
     /// `options`: JSON of `{ topK?, threshold? }`.
     pub fn classify(&self, text: &str, options: Option<String>) -> Result<String, JsError> {
         let options = self::options(options)?;

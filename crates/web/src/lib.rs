@@ -58,7 +58,8 @@ impl IntentClassifier {
     }
 
     /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
-    /// plus `repaired` (the text as read) when typos were repaired, and `evidence` (which
+    /// plus `repaired` (the text as read) when typos were repaired, `reason` (`energy` or
+    /// `unreadable`) when the result is unknown, and `evidence` (which
     /// tokens drove the top intent) when `options.evidence`.
     /// `options`: JSON of `{ topK?, threshold?, evidence? }`.
     pub fn classify(&self, text: &str, options: Option<String>) -> Result<String, JsError> {
