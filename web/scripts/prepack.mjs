@@ -11,6 +11,9 @@ const COPIES = [
   ['LICENSE-APACHE', 'LICENSE-APACHE'],
   ['assets/minilm-l6-v2/LICENSE', 'assets/minilm-l6-v2/LICENSE'],
   ['assets/minilm-l6-v2/NOTICE', 'assets/minilm-l6-v2/NOTICE'],
+  // trainClassifier's default table (DEFAULT_TABLE in trainer.js).
+  ['assets/minilm-l6-v2/table.safetensors', 'assets/minilm-l6-v2/table.safetensors'],
+  ['assets/minilm-l6-v2/tokenizer.json', 'assets/minilm-l6-v2/tokenizer.json'],
 ];
 
 const WEB = join(dirname(fileURLToPath(import.meta.url)), '..');
