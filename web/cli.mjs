@@ -265,7 +265,7 @@ async function train(args) {
     });
   } catch (e) {
     if (e.name === 'AbortError') throw new Error(`cancelled; ${out} was not written`, { cause: e });
-    throw new Error(nameTheFile(e.message, { intents: data, negatives: noise }), { cause: e });
+    throw new Error(nameTheInput(e.message, { intents: data, negatives: noise }, options), { cause: e });
   } finally {
     progress.end();
   }
@@ -275,10 +275,16 @@ async function train(args) {
   process.stdout.write(`wrote ${out}\n`);
 }
 
-/** The training core names its inputs 'intents' and 'negatives'; here they are files. */
-function nameTheFile(message, files) {
+/**
+ * The training core names its inputs 'intents', 'negatives' and 'options'; here they are
+ * files and flags (a bad option value is quoted in the message: "abc" or `abc`).
+ */
+function nameTheInput(message, files, options) {
   const [input, rest] = message.split(/: (.*)/s);
-  return files[input] ? `${files[input]}: ${rest}` : message;
+  if (files[input]) return `${files[input]}: ${rest}`;
+  const quoted = (v) => rest?.includes(`"${v}"`) || rest?.includes(`\`${v}\``);
+  const flag = input === 'options' && Object.keys(options).find((name) => quoted(options[name]));
+  return flag ? `--${kebabCase(flag)} ${options[flag]}: ${rest}` : message;
 }
 
 async function classify(args) {
