@@ -3,10 +3,12 @@
 #   ./build.sh [--bilingual|--clinc150]  train the default model if there is none, build wasm + JS
 #                                    (--bilingual: the English + Chinese default, models/bilingual;
 #                                    --clinc150: CLINC150's 150 intents, models/clinc150)
-#   ./build.sh serve [--bilingual|--clinc150]  the above, then serve the demo at http://127.0.0.1:8080
+#   ./build.sh serve [--bilingual|--clinc150]  the model, web/pkg and wasm-bindgen side by side, then
+#                                    serve the demo at http://127.0.0.1:8080 while the other
+#                                    wasm modules build
 #   ./build.sh test                  install what the tests need, then run every test
-#   ./build.sh wasm                  only build the wasm packages (web/pkg, web/pkg-relaxed,
-#                                    web/pkg-train, web/pkg-encoder)
+#   ./build.sh wasm [MODULE...]      only build the wasm packages (web/pkg, web/pkg-relaxed,
+#                                    web/pkg-train, web/pkg-encoder), or the ones named
 #   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
 #   ./build.sh fuzz [SECONDS]        each fuzz target for SECONDS (default 600) -> bench/results/fuzz.md
 #   ./build.sh phase NAME MIN CMD... CMD as a timed phase with a budget of MIN minutes (.ci/run)
@@ -131,54 +133,59 @@ install_wasm_bindgen() {
     cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 }
 
-# compile_wasm PACKAGE [FEATURES [PROFILE]]: the cargo half of build_wasm.
+# Every wasm module is built with SIMD128, in one target dir, so the modules share what they
+# have in common (std, the tokenizer, serde, ...); the relaxed-SIMD kernels are a cargo feature
+# of the kernels crate for the same reason.
+WASM_TARGET_FEATURES=+simd128
+WASM_TARGET_DIR=target/wasm-simd128
+
+# compile_wasm PACKAGE [PROFILE [CARGO_FEATURES]]: the cargo half of build_wasm.
 compile_wasm() {
-  local package="$1" features="${2:-+simd128}" profile="${3:-wasm}"
+  local package="$1" profile="${2:-wasm}" features="${3:-}"
   setup_wasm_toolchain
-  log "building $package for wasm32 ($features)"
-  # Each feature set has its own target dir: different flags would rebuild everything.
-  RUSTFLAGS="-C target-feature=$features $WASM_LINKER_FLAGS $WASM_SIZE_FLAGS" \
+  log "building $package for wasm32 (profile $profile${features:+, features $features})"
+  RUSTFLAGS="-C target-feature=$WASM_TARGET_FEATURES $WASM_LINKER_FLAGS $WASM_SIZE_FLAGS" \
     "${WASM_CARGO[@]}" build --profile "$profile" --target wasm32-unknown-unknown \
-    -p "$package" --target-dir "$(wasm_target_dir "$features")"
+    -p "$package" ${features:+--features "$features"} --target-dir "$WASM_TARGET_DIR"
 }
 
-wasm_target_dir() { echo "target/wasm${1//[^a-z0-9]/-}"; }
-
-# bindgen_wasm PACKAGE OUT_DIR [FEATURES [PROFILE]]: the wasm-bindgen half. The package
-# appears at OUT_DIR whole (written aside, then renamed): web/serve.mjs may be serving it.
+# bindgen_wasm PACKAGE OUT_DIR [PROFILE]: the wasm-bindgen half, on what compile_wasm built
+# last. The package appears at OUT_DIR whole (written aside, then renamed): web/serve.mjs may be
+# serving it.
 bindgen_wasm() {
-  local package="$1" out="$2" features="${3:-+simd128}" profile="${4:-wasm}"
+  local package="$1" out="$2" profile="${3:-wasm}"
   install_wasm_bindgen
   rm -rf "$out.tmp"
   wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
-    --out-dir "$out.tmp" "$(wasm_target_dir "$features")/wasm32-unknown-unknown/$profile/${package//-/_}.wasm"
+    --out-dir "$out.tmp" "$WASM_TARGET_DIR/wasm32-unknown-unknown/$profile/${package//-/_}.wasm"
   rm -rf "$out"
   mv "$out.tmp" "$out"
 }
 
-# build_wasm PACKAGE OUT_DIR [FEATURES [PROFILE]]: one wasm-bindgen package per target-feature
-# set.
+# build_wasm PACKAGE OUT_DIR [PROFILE [CARGO_FEATURES]]: one wasm-bindgen package.
 build_wasm() {
-  compile_wasm "$1" "${3:-+simd128}" "${4:-wasm}"
-  bindgen_wasm "$@"
+  compile_wasm "$1" "${3:-wasm}" "${4:-}"
+  bindgen_wasm "$1" "$2" "${3:-wasm}"
 }
 
+
 # The classifier twice: SIMD128 for every browser, and with relaxed-SIMD fused multiply-add
-# for browsers that have it (classifier.js picks at run time).
+# for browsers that have it (classifier.js picks at run time). One after the other: both
+# write target/wasm-simd128/.../intent_web.wasm.
 build_classifier() {
-  build_wasm intent-web web/pkg +simd128
-  build_wasm intent-web web/pkg-relaxed +simd128,+relaxed-simd
+  build_wasm intent-web web/pkg
+  build_wasm intent-web web/pkg-relaxed wasm relaxed-simd
 }
 
 # The training module of train.html (and trainClassifier): only that page fetches it.
 build_trainer_wasm() {
-  build_wasm intent-train-web web/pkg-train +simd128 wasm-train
+  build_wasm intent-train-web web/pkg-train wasm-train
 }
 
 # The sentence-encoder kind's module (`trainer encoder` bundles): fetched only for them, and
 # its matrix products are its whole cost, so speed over size as for the training module.
 build_encoder_wasm() {
-  build_wasm intent-encoder-web web/pkg-encoder +simd128 wasm-train
+  build_wasm intent-encoder-web web/pkg-encoder wasm-train
 }
 
 build_wasm_all() {
@@ -265,6 +272,12 @@ setup_browser_tests() {
     log "installing npm packages for the browser tests"
     npm ci --no-audit --no-fund
   fi
+  # The bundlers tests/bundlers builds examples/web-app with, at the versions its lockfile pins.
+  local lock=tests/bundlers/package-lock.json installed=tests/bundlers/node_modules/.package-lock.json
+  if [ ! -f "$installed" ] || [ "$lock" -nt "$installed" ]; then
+    log "installing the bundlers for the bundler tests (Vite 6, 7, 8, webpack 5)"
+    npm ci --prefix tests/bundlers --no-audit --no-fund
+  fi
 }
 
 # FILE.br and FILE.gz beside the wasm and the model's files; web/serve.mjs sends them.
@@ -288,9 +301,9 @@ build_demo() {
   local jobs=()
   install_wasm_bindgen & jobs+=($!)
   train_default & jobs+=($!)
-  compile_wasm intent-web +simd128
+  compile_wasm intent-web
   for job in "${jobs[@]}"; do wait "$job"; done
-  bindgen_wasm intent-web web/pkg +simd128
+  bindgen_wasm intent-web web/pkg
   node web/precompress.mjs web/pkg "$MODEL_DIR"
 }
 
@@ -320,9 +333,11 @@ declare -A MODULE_USE=([web/pkg-relaxed]='the demo uses it on reload in browsers
                        [web/pkg-train]='train.html works now' [web/pkg-encoder]='sentence-encoder bundles load now')
 build_module() {
   case "$1" in
-    web/pkg-relaxed) build_wasm intent-web web/pkg-relaxed +simd128,+relaxed-simd ;;
+    web/pkg) build_wasm intent-web web/pkg ;;
+    web/pkg-relaxed) build_wasm intent-web web/pkg-relaxed wasm relaxed-simd ;;
     web/pkg-train) build_trainer_wasm ;;
     web/pkg-encoder) build_encoder_wasm ;;
+    *) echo "no wasm module $1 (web/pkg, web/pkg-relaxed, web/pkg-train, web/pkg-encoder)" >&2; return 2 ;;
   esac
 }
 
@@ -397,7 +412,7 @@ run_tests() {
 case "${1:-build}" in
   build) train_default; build_wasm_all; precompress; log "done: ./build.sh serve" ;;
   serve) serve_early ;;
-  wasm) build_wasm_all ;;
+  wasm) if [ $# -gt 1 ]; then for out in "${@:2}"; do build_module "${out%/}"; done; else build_wasm_all; fi ;;
   bench) train_default; build_classifier; build_wasm candle-baseline web/pkg-candle; setup_browser_tests
          precompress; node bench/browser.mjs ;;
   test) run_tests ;;

@@ -47,7 +47,11 @@ pub fn conv_max(shape: ConvShape, input: &[f32], weights: &[f32], bias: &[f32], 
 
 /// Name of the kernel [`conv_max`] uses, for reports.
 pub fn kernel_name() -> &'static str {
-    if cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd")) {
+    if cfg!(all(
+        target_arch = "wasm32",
+        target_feature = "simd128",
+        any(feature = "relaxed-simd", target_feature = "relaxed-simd")
+    )) {
         "simd128+relaxed"
     } else if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
         "simd128"

@@ -7,13 +7,20 @@ use core::arch::wasm32::*;
 use crate::{scalar, ConvShape};
 
 /// `acc + a * b`: one fused instruction where the build enables relaxed SIMD, else two.
-#[inline(always)]
+/// (`inline(always)` cannot go with `target_feature`; `conv_max` has the same feature, so the
+/// plain hint inlines it there.)
+#[cfg_attr(not(feature = "relaxed-simd"), inline(always))]
+#[cfg_attr(
+    feature = "relaxed-simd",
+    inline,
+    target_feature(enable = "relaxed-simd")
+)]
 fn madd(a: v128, b: v128, acc: v128) -> v128 {
-    #[cfg(target_feature = "relaxed-simd")]
+    #[cfg(any(feature = "relaxed-simd", target_feature = "relaxed-simd"))]
     {
         f32x4_relaxed_madd(a, b, acc)
     }
-    #[cfg(not(target_feature = "relaxed-simd"))]
+    #[cfg(not(any(feature = "relaxed-simd", target_feature = "relaxed-simd")))]
     {
         f32x4_add(acc, f32x4_mul(a, b))
     }
@@ -23,6 +30,7 @@ const LANES: usize = 4;
 const CHANNEL_BLOCK: usize = 2 * LANES;
 const POSITION_BLOCK: usize = 4;
 
+#[cfg_attr(feature = "relaxed-simd", target_feature(enable = "relaxed-simd"))]
 pub fn conv_max(shape: ConvShape, input: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32]) {
     if shape.channels % CHANNEL_BLOCK != 0 {
         return scalar::conv_max(shape, input, weights, bias, out);
