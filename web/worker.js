@@ -4,7 +4,20 @@
 // browsers it is a module Worker; in Node, web/node-worker.js drives `answer` from
 // worker_threads. The page Classifier it runs checks every argument (a message may be posted
 // directly); errorType ('TypeError', 'RangeError', ...) lets the caller rethrow the same type.
-import { classifierFromFiles, loadClassifier } from './classifier.js';
+import { classifierFromFiles, loadHere, useGlue } from './core.js';
+import { openSource } from './sources.js';
+import * as relaxedGlue from './pkg-relaxed/intent_web.js';
+import * as simd128Glue from './pkg/intent_web.js';
+import * as encoderGlue from './pkg-encoder/intent_encoder_web.js';
+
+// The glue is imported statically: a dynamic import would make bundlers split the worker into
+// chunks, which the worker format of Vite 6 and 7 (iife) refuses. It is small, and a build's
+// .wasm is fetched only when that build is initialised.
+useGlue({
+  relaxed: async () => relaxedGlue,
+  simd128: async () => simd128Glue,
+  encoder: async () => encoderGlue,
+});
 
 let clf;
 const METHODS = new Set(['classify', 'classifyBatch', 'setThreshold', 'logits', 'logitsForIds', 'tokenIds', 'info']);
@@ -14,7 +27,8 @@ export async function answer({ id, method, args }) {
   try {
     let result;
     if (method === 'load') {
-      clf = await loadClassifier(args[0], { ...args[1], worker: false });
+      const options = { ...args[1] };
+      clf = await loadHere(openSource(args[0], options), options);
     } else if (method === 'loadFiles') {
       // The page fetched the files and compiled the wasm (WorkerClassifier.start).
       clf = await classifierFromFiles(args[0], args[1]);
