@@ -404,7 +404,7 @@ run_tests() {
   phase "type check of examples/web-app" 5 node_modules/.bin/tsc -p examples/web-app --noEmit
   phase "type check of examples/node" 5 node_modules/.bin/tsc -p examples/node --noEmit
   phase "Node.js tests" 10 node --test --test-concurrency=1 tests/node/
-  phase "bundler tests (Vite build in Chromium)" 10 node --test --test-concurrency=1 tests/bundlers/vite.test.mjs
+  phase "bundler tests (Vite 6, 7, 8 and webpack 5 builds in Chromium)" 5 node --test --test-concurrency=1 tests/bundlers/
   phase "browser tests (headless Chromium)" 20 node --test --test-concurrency=1 tests/browser/
   [ -z "$summary" ] || { log "every phase passed:"; cat "$PHASE_LOG" >&2; }
 }
