@@ -32,6 +32,16 @@ function logEpoch(e) {
   window.trainingProgress.push(e); // for the browser tests
 }
 
+/** The training text's unknown-token share by script, and the trainer's warnings, in one line. */
+function unreadableLine(u) {
+  if (!u) return '';
+  const share = u.unknown.reduce((sum, s) => sum + s.share, 0);
+  const scripts = u.unknown.map((s) => `${s.script} ${(s.share * 100).toFixed(1)}%`).join(', ');
+  const line = `${(share * 100).toFixed(1)}% of ${u.pieces} training word pieces are the unknown token${
+    scripts ? ` (${scripts})` : ''}.`;
+  return [line, ...u.warnings.map((w) => `Warning: ${w}.`)].join(' ');
+}
+
 async function startTraining() {
   controller = new AbortController();
   $('train').disabled = true;
@@ -51,7 +61,7 @@ async function startTraining() {
     );
     const seconds = (performance.now() - started) / 1000;
     window.trainingSeconds = seconds;
-    status(`Trained in ${seconds.toFixed(1)} s.`);
+    status(`Trained in ${seconds.toFixed(1)} s. ${unreadableLine(clf.trainingSummary().unreadable)}`);
     showModel();
   } catch (e) {
     status(e.name === 'AbortError' ? 'Training cancelled.' : `Could not train: ${e.message}`, e.name !== 'AbortError');

@@ -22,18 +22,18 @@ pub struct TextEncoder {
     unknown_id: Option<u32>,
 }
 
-/// The word pieces of a text (special tokens left out) and which of them are unknown.
+/// The word pieces of a text (special tokens left out), as the text behind each: those the
+/// vocabulary spells and those that became the unknown token.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct UnknownPieces<'a> {
-    pub pieces: usize,
-    /// The text each unknown piece stands for, in order.
+    pub known: Vec<&'a str>,
     pub unknown: Vec<&'a str>,
 }
 
 impl UnknownPieces<'_> {
     /// Unknown pieces over all pieces; 0 for a text of none.
     pub fn share(&self) -> f32 {
-        share(self.unknown.len(), self.pieces)
+        share(self.unknown.len(), self.known.len() + self.unknown.len())
     }
 }
 
@@ -155,17 +155,16 @@ impl TextEncoder {
         let Ok(encoding) = self.tokenizer.encode(text, false) else {
             return UnknownPieces::default();
         };
-        let unknown = encoding
-            .get_ids()
-            .iter()
-            .zip(encoding.get_offsets())
-            .filter(|(&id, _)| Some(id) == self.unknown_id)
-            .filter_map(|(_, &(start, end))| text.get(start..end))
-            .collect();
-        UnknownPieces {
-            pieces: encoding.len(),
-            unknown,
+        let mut pieces = UnknownPieces::default();
+        for (&id, &(start, end)) in encoding.get_ids().iter().zip(encoding.get_offsets()) {
+            let behind = text.get(start..end).unwrap_or_default();
+            if Some(id) == self.unknown_id {
+                pieces.unknown.push(behind);
+            } else {
+                pieces.known.push(behind);
+            }
         }
+        pieces
     }
 
     /// The token strings of `text`, for showing which tokens drove a decision.

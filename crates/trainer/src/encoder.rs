@@ -249,6 +249,7 @@ fn bundle_files(
         data_source: &args.data.path.display().to_string(),
         embedding_source: &source.description,
         splits: model_card::splits(&fitted.test_report, &fitted.val_report),
+        scripts_read: &[],
     });
     let mut files = vec![
         (MODEL_FILE, fitted.model_bytes.clone()),

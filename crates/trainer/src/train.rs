@@ -332,6 +332,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         dataset.negatives_val.len(),
         dataset.negatives_test.len()
     );
+    // Before training, so a table that cannot read the data is known before the wait.
+    let unreadable =
+        training::scripts::UnreadableReport::of(&embeddings.encoder, dataset.training_texts());
+    eprintln!("{}", unreadable.summary());
+    for warning in &unreadable.warnings {
+        eprintln!("warning: {warning}");
+    }
     let trained = train(args, &dataset, &embeddings)
         .and_then(|trained| {
             crate::interrupt::check(|| "after training, before writing the bundle".into())?;

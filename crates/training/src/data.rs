@@ -37,6 +37,16 @@ pub struct Dataset {
     pub split_from_training: bool,
 }
 
+impl Dataset {
+    /// Every sentence training reads: the known ones, then the negatives.
+    pub fn training_texts(&self) -> impl Iterator<Item = &str> {
+        self.train
+            .iter()
+            .map(|(text, _)| text.as_str())
+            .chain(self.negatives_train.iter().map(String::as_str))
+    }
+}
+
 /// Intents in file order; duplicate keys are an error rather than silently merged.
 struct IntentMap(Vec<(String, Vec<String>)>);
 

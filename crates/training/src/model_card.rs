@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::evaluate::{Report, ThresholdRule};
 use crate::plots::{CURVE_FILE, HISTOGRAM_FILE};
+use crate::scripts::Script;
 
 pub const MODEL_CARD_FILE: &str = "README.md";
 
@@ -94,6 +95,9 @@ pub struct CardInputs<'a> {
     pub embedding_source: &'a str,
     /// Evaluated splits, the held-out test split first when there is one.
     pub splits: Vec<Split<'a>>,
+    /// The scripts of the training text the tokenizer spells ([`crate::scripts`]); empty:
+    /// not counted, and the card says nothing of scripts.
+    pub scripts_read: &'a [Script],
 }
 
 /// The README.md text: front matter, then the body.
@@ -319,6 +323,16 @@ fn body(card: &CardInputs) -> String {
                 .map(|note| format!("\n**{}: optimistic.** {note}\n", s.name))
         })
         .collect();
+    let scripts = if card.scripts_read.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = card.scripts_read.iter().map(|s| s.name()).collect();
+        format!(
+            " It reads text in these scripts: {}; text mostly in others is unreadable to its \
+             tokenizer and comes back `unknown`.",
+            names.join(", ")
+        )
+    };
     format!(
         "# {name}\n\n\
 An intent classifier with unknown-intent (out-of-scope) detection: {network}, trained on \
@@ -326,7 +340,7 @@ An intent classifier with unknown-intent (out-of-scope) detection: {network}, tr
 (WebAssembly, no server).\n\n\
 {source_label}: {source}.\n\n\
 ## Labels\n\n\
-{count} intents: {labels}. Anything else comes back as `unknown`.\n\n\
+{count} intents: {labels}. Anything else comes back as `unknown`.{scripts}\n\n\
 ## Threshold\n\n\
 A text is `unknown` when its energy, −logsumexp(logits), is above **{threshold:.4}**, a value \
 {rule}. Lower energy means more familiar; `classify(text, {{ threshold }})` or \
@@ -395,6 +409,7 @@ mod tests {
             data_source: data,
             embedding_source: source,
             splits,
+            scripts_read: &[Script::Latin, Script::Han],
         })
     }
 
@@ -519,6 +534,20 @@ mod tests {
     }
 
     #[test]
+    fn the_card_names_the_scripts_the_model_reads() {
+        let val = sample_report();
+        let splits = vec![Split {
+            name: "validation",
+            report: &val,
+        }];
+        let text = card_text("x (MIT)", "data.json", splits);
+        assert!(
+            text.contains("It reads text in these scripts: Latin, Han;"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn strings_that_need_quoting_stay_valid_yaml() {
         let val = sample_report();
         let text = render(&CardInputs {
@@ -533,6 +562,7 @@ mod tests {
                 name: "validation",
                 report: &val,
             }],
+            scripts_read: &[],
         });
         let (yaml, _) = split_card(&text);
         assert_eq!(

@@ -21,6 +21,7 @@ use crate::evaluate::{self, ThresholdRule};
 use crate::model_card::{self, CardInputs, ThresholdChoice};
 use crate::network::{energy, BnStats, Network, RowInput};
 use crate::optim::AdamW;
+use crate::scripts::UnreadableReport;
 use crate::typos;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -487,6 +488,8 @@ pub struct Trained {
     pub threshold_choice: ThresholdChoice,
     pub data_source: String,
     pub embedding_source: String,
+    /// The training text's unknown word pieces by script, and the scripts read.
+    pub unreadable: UnreadableReport,
 }
 
 /// Token ids of every sentence, computed once.
@@ -1033,13 +1036,7 @@ fn bundle_meta(
         }),
         metrics: serde_json::Value::Null,
         spelling: match config.spelling {
-            Spelling::Repair => model::spelling::vocabulary(
-                dataset
-                    .train
-                    .iter()
-                    .map(|(text, _)| text.as_str())
-                    .chain(dataset.negatives_train.iter().map(String::as_str)),
-            ),
+            Spelling::Repair => model::spelling::vocabulary(dataset.training_texts()),
             Spelling::Off => Vec::new(),
         },
     }
@@ -1107,6 +1104,7 @@ fn export(
         },
         data_source: dataset.source.clone(),
         embedding_source: embeddings.table_meta.source.clone(),
+        unreadable: UnreadableReport::of(&embeddings.encoder, dataset.training_texts()),
     })
 }
 
@@ -1123,6 +1121,7 @@ impl Trained {
             data_source: &self.data_source,
             embedding_source: &self.embedding_source,
             splits: model_card::splits(&self.test_report, &self.val_report),
+            scripts_read: &self.unreadable.read,
         })
     }
 }

@@ -37,7 +37,9 @@ impl TrainedBundle {
         self.trained.model_card(name)
     }
 
-    /// JSON of `{ threshold, temperature, metrics, epochs: [per-epoch figures] }`.
+    /// JSON of `{ threshold, temperature, metrics, epochs: [per-epoch figures], unreadable }`,
+    /// `unreadable` being the training text's unknown word pieces by script
+    /// (`{ pieces, unknown: [{ script, pieces, share }], read, warnings }`).
     pub fn summary(&self) -> Result<String, JsError> {
         let meta = &self.trained.meta;
         serde_json::to_string(&serde_json::json!({
@@ -45,6 +47,7 @@ impl TrainedBundle {
             "temperature": meta.temperature,
             "metrics": meta.metrics,
             "epochs": self.epochs,
+            "unreadable": self.trained.unreadable,
         }))
         .map_err(|e| JsError::new(&format!("cannot convert the summary: {e}")))
     }
