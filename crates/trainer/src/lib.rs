@@ -2,7 +2,7 @@
 //! `table` (compact embeddings; `prune`, `model_source`, `distill`) → `train` (the core's
 //! loop with a progress bar, metrics log, `checkpoint`s and `interrupt` on SIGTERM / SIGINT)
 //! → `output` (atomic bundle directories). The core's modules are re-exported under their
-//! own names.
+//! own names. `table` and its helpers are the `table` feature (on by default).
 
 pub use training::{calibration, evaluate, model_card, network, optim, plots};
 
@@ -10,11 +10,15 @@ pub mod checkpoint;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod data;
+#[cfg(feature = "table")]
 pub mod distill;
 pub mod encoder;
 pub mod interrupt;
+#[cfg(feature = "table")]
 pub mod model_source;
 pub mod output;
+#[cfg(feature = "table")]
 pub mod prune;
+#[cfg(feature = "table")]
 pub mod table;
 pub mod train;

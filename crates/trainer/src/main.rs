@@ -11,7 +11,9 @@ use model::{BundleFiles, Classification, Classifier, ClassifyOptions};
 use sentence_encoder::encoder_file::ENCODER_FILE;
 use sentence_encoder::{EncoderBundleFiles, EncoderClassifier};
 use trainer::interrupt::{self, Interrupted};
-use trainer::{data, encoder, evaluate, table, train};
+#[cfg(feature = "table")]
+use trainer::table;
+use trainer::{data, encoder, evaluate, train};
 
 #[derive(Parser)]
 #[command(
@@ -29,7 +31,15 @@ struct Args {
 #[derive(Subcommand)]
 enum Command {
     /// Build a compact token table (PCA + product quantization) from a model's token embeddings.
+    #[cfg(feature = "table")]
     Table(table::TableArgs),
+    /// Build a compact token table: not in this build (it lacks the `table` feature).
+    #[cfg(not(feature = "table"))]
+    #[command(disable_help_flag = true)]
+    Table {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Train a classifier and write its bundle.
     Train(Box<train::TrainArgs>),
     /// Make a bundle of the sentence-encoder kind: a pretrained encoder's vectors and a
@@ -273,7 +283,13 @@ fn main() -> Result<()> {
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     }
     let result = match &args.command {
+        #[cfg(feature = "table")]
         Command::Table(a) => table::run(a),
+        #[cfg(not(feature = "table"))]
+        Command::Table { .. } => Err(anyhow::anyhow!(
+            "this trainer was built without the `table` feature, as ./build.sh builds it; \
+             `cargo run -p trainer --release -- table ...` builds it with"
+        )),
         Command::Train(a) => interrupt::install().and_then(|_| train::run(a)),
         Command::Encoder(a) => encoder::run(a),
         Command::Evaluate(a) => evaluate_bundle(a),

@@ -509,6 +509,7 @@ fn a_tokenizer_that_does_not_match_the_table_is_refused() {
 }
 
 #[test]
+#[cfg(feature = "table")]
 fn a_missing_tensor_name_is_named() {
     let err = trainer::table::TokenMatrix::open(
         &repo().join("assets/minilm-l6-v2/table.safetensors"),
