@@ -79,6 +79,20 @@ export interface TrainingSummary {
   temperature: number;
   metrics: ModelInfo['metrics'];
   epochs: Record<string, number>[];
+  /** The training text's word pieces that the table cannot read (the unknown token), by script. */
+  unreadable: UnreadableReport;
+}
+
+/** How much of the training text the token table reads (crates/training/src/scripts.rs). */
+export interface UnreadableReport {
+  /** Word pieces of the training sentences, special tokens left out. */
+  pieces: number;
+  /** Unknown pieces by script, most first; `share` is of all pieces. */
+  unknown: { script: string; pieces: number; share: number }[];
+  /** Scripts the table reads: what the model can understand. */
+  read: string[];
+  /** One line per script above 2% unknown, naming a table that reads it. */
+  warnings: string[];
 }
 
 /** A classifier trained in the page: loadClassifier's API, plus the bundle's files. */
