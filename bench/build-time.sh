@@ -4,13 +4,13 @@
 #   - until the demo page answers: the server is up and the page, web/pkg's wasm and the
 #     default model's files are served (HTTP 200);
 #   - until every other wasm module is built (web/pkg-relaxed, web/pkg-train, web/pkg-encoder).
-# Cold: an empty cargo home (every crate downloaded and compiled, wasm-bindgen-cli installed
-# anew) in a fresh clone (no target/, no models/). With COLD_APT=1 it first removes Debian's
-# wasm toolchain (rustc-web, cargo-web, rust-web-src, lld-22) and apt's package cache, so
-# their install is timed too: that changes this machine, hence opt-in.
+# Cold as in bench/cold-machine.sh: a fresh clone (no target/, no models/) and an empty cargo
+# home (every crate downloaded and compiled, wasm-bindgen-cli installed anew); with COLD_APT=1
+# Debian's wasm toolchain is removed first, so its install is timed too.
 #   bench/build-time.sh [COMMIT]     (default: HEAD)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/cold-machine.sh
 repo="$PWD"
 commit="$(git rev-parse "${1:-HEAD}")"
 work="$(mktemp -d /tmp/intent-cold.XXXXXX)"
@@ -27,18 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "${COLD_APT:-0}" = 1 ]; then
-  echo "removing Debian's wasm toolchain and apt's cache (COLD_APT=1)"
-  DEBIAN_FRONTEND=noninteractive apt-get remove -y -q rustc-web cargo-web rust-web-src lld-22 > /dev/null
-  apt-get clean
-fi
-
-git clone -q --no-local "$repo" "$work/clone"
-git -C "$work/clone" checkout -q "$commit"
-# A cargo home of its own: no registry cache, no wasm-bindgen; rustup's toolchain stays.
-export CARGO_HOME="$work/cargo" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
-toolchain_bin="$(dirname "$(rustup which cargo)")"
-export PATH="$CARGO_HOME/bin:$toolchain_bin:$(printf '%s' "$PATH" | tr ':' '\n' | grep -v "$HOME/.cargo/bin" | paste -sd:)"
+cold_apt rustc-web cargo-web rust-web-src lld-22
+cold_clone "$commit" "$work"
 
 served() {
   for path in index.html web/pkg/intent_web_bg.wasm models/default/model.safetensors \
@@ -74,7 +64,7 @@ echo "every module is built after $((everything / 60))m$((everything % 60))s"
   echo
   echo "## $(date -u +%Y-%m-%d), commit ${commit:0:7}$([ "${COLD_APT:-0}" = 1 ] && echo ', Debian toolchain installed in the run')"
   echo
-  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
+  echo "- machine: $(machine_line)"
   echo "- command: \`$([ "${COLD_APT:-0}" = 1 ] && echo 'COLD_APT=1 ')bench/build-time.sh ${commit:0:7}\`"
   echo "- fresh clone to a page that answers: **$((answers / 60))m$((answers % 60))s**"
   echo "- fresh clone to every wasm module built: $((everything / 60))m$((everything % 60))s"
