@@ -121,18 +121,14 @@ impl TextEncoder {
     /// Token ids of `text` (special tokens included, at most `max_len`). Never fails: text
     /// the tokenizer rejects yields no ids.
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        let text = self.bounded(text);
-        // `encode_fast`: the same ids, without the offsets only `evidence` needs.
-        match self.tokenizer.encode_fast(text, true) {
-            Ok(encoding) => encoding.get_ids().to_vec(),
-            Err(_) => Vec::new(),
-        }
+        self.encode_with_unknown_share(text).0
     }
 
     /// Token ids of `text` as [`Self::encode`], and the share of its word pieces (special
     /// tokens left out) that are the unknown token, from the same tokenization.
     pub fn encode_with_unknown_share(&self, text: &str) -> (Vec<u32>, f32) {
         let text = self.bounded(text);
+        // `encode_fast`: the same ids, without the offsets only `evidence` needs.
         let Ok(encoding) = self.tokenizer.encode_fast(text, true) else {
             return (Vec::new(), 0.0);
         };
