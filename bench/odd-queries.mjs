@@ -88,25 +88,27 @@ async function main() {
     try {
       out(`### \`${dir}\` (threshold ${clf.info().modelThreshold.toFixed(3)})`);
       out();
-      out(`| category | ${sets.map((s) => `${basename(s.path)}: right | of which unreadable`).join(' | ')} |`);
-      out(`|---|${sets.map(() => '---|---|').join('')}`);
+      out(`| category | ${sets.map((s) => `${basename(s.path)}: right | of which unreadable | unfamiliar`).join(' | ')} |`);
+      out(`|---|${sets.map(() => '---|---|---|').join('')}`);
       const rows = new Map();
-      const totals = sets.map(() => ({ right: 0, unreadable: 0, n: 0 }));
+      const totals = sets.map(() => ({ right: 0, unreadable: 0, unfamiliar: 0, n: 0 }));
       sets.forEach((set, i) => {
         for (const { category, queries, results, right } of score(clf, set, key)) {
-          const cell = { right: 0, unreadable: 0, n: queries.length };
+          const cell = { right: 0, unreadable: 0, unfamiliar: 0, n: queries.length };
           queries.forEach((q, j) => {
             if (right[j]) cell.right += 1;
             if (results[j].reason === 'unreadable') cell.unreadable += 1;
+            if (results[j].reason === 'unfamiliar') cell.unfamiliar += 1;
           });
           if (!rows.has(category)) rows.set(category, sets.map(() => null));
           rows.get(category)[i] = cell;
           totals[i].right += cell.right;
           totals[i].unreadable += cell.unreadable;
+          totals[i].unfamiliar += cell.unfamiliar;
           totals[i].n += cell.n;
         }
       });
-      const cells = (c) => (c ? `${pct(c.right, c.n)} (${c.right}/${c.n}) | ${c.unreadable}` : '- | -');
+      const cells = (c) => (c ? `${pct(c.right, c.n)} (${c.right}/${c.n}) | ${c.unreadable} | ${c.unfamiliar}` : '- | - | -');
       for (const [category, row] of rows) out(`| ${category} | ${row.map(cells).join(' | ')} |`);
       out(`| **all** | ${totals.map(cells).join(' | ')} |`);
       out();
@@ -118,9 +120,10 @@ async function main() {
         const correct = known.filter((r, j) => r.intent === held.known[j].intent).length;
         const rejected = unknown.filter((r) => !r.known).length;
         const unreadable = known.filter((r) => r.reason === 'unreadable').length;
+        const unfamiliar = known.filter((r) => r.reason === 'unfamiliar').length;
         out(
           `In scope, ${held.name}: ${pct(accepted, known.length)} of ${known.length} known queries accepted, ` +
-            `${pct(correct, known.length)} accepted and correct, ${unreadable} called unreadable; ` +
+            `${pct(correct, known.length)} accepted and correct, ${unreadable} called unreadable, ${unfamiliar} unfamiliar; ` +
             `${pct(rejected, unknown.length)} of ${unknown.length} out-of-scope queries unknown.`,
         );
         out();
@@ -139,7 +142,7 @@ async function main() {
       `## ${label}: ${when} UTC, commit ${commit}`,
       '',
       `\`${command}\` on ${platform()} ${arch()}, ${cpus().length} cores (${cpu}), Node.js ${process.versions.node}.`,
-      '"right": answered unknown, or with an intent the set allows for that model; "unreadable": answered unknown because most of the text is unknown tokens.',
+      '"right": answered unknown, or with an intent the set allows for that model; "unreadable": answered unknown because most of the text is unknown tokens; "unfamiliar": because it shows nothing the model knows (crates/model/src/familiar.rs).',
       '',
     ];
     appendFileSync(RESULTS, [...header, ...lines, ''].join('\n'));

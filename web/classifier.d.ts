@@ -11,14 +11,17 @@ export interface IntentScore {
 export interface Classification {
   /** The chosen intent, or `'unknown'` (see `reason`). */
   intent: string;
-  /** Whether the text is close enough to the training intents (energy <= threshold) and readable. */
+  /** Whether the text is close enough to the training intents (energy <= threshold), readable and familiar. */
   known: boolean;
   /**
    * Why the result is unknown, absent when it is known: `'energy'`, the energy is above the
    * threshold; `'unreadable'`, more than half of the text's word pieces are the tokenizer's
-   * unknown token (a script its vocabulary does not cover, emoji), whatever the energy.
+   * unknown token (a script its vocabulary does not cover, emoji), whatever the energy;
+   * `'unfamiliar'`, the text shows nothing the model knows: no word (`5`, `?`, `🙂`), mostly
+   * a script its intents are not written in, or no word of its training data or tokenizer
+   * (keyboard mash such as `asdf`), whatever the energy.
    */
-  reason?: 'energy' | 'unreadable';
+  reason?: 'energy' | 'unreadable' | 'unfamiliar';
   /** Probability of the top intent. */
   confidence: number;
   /** -logsumexp(logits): lower means more familiar. */

@@ -58,14 +58,16 @@ function renderEvidence(text, evidence) {
   box.replaceChildren(label, ...parts);
 }
 
+/** What the page adds to "unknown" for each reason decided before the energy. */
+const UNKNOWN_BECAUSE = {
+  unreadable: ' — the model cannot read this text',
+  unfamiliar: ' — nothing here the model knows (no word of its intents, or another script)',
+};
+
 /** Draws one classify() result (with `evidence`) for `text`. */
 export function render(r, text, { calibrated = false } = {}) {
-  // Unreadable text is unknown before the energy is looked at; the page says so.
-  $('intent').textContent = r.known
-    ? r.intent
-    : r.reason === 'unreadable'
-      ? 'unknown — the model cannot read this text'
-      : 'unknown';
+  // Unreadable and unfamiliar text is unknown before the energy is looked at; the page says so.
+  $('intent').textContent = r.known ? r.intent : `unknown${UNKNOWN_BECAUSE[r.reason] ?? ''}`;
   $('intent').className = r.known ? 'intent known' : 'intent unknown';
   // A repaired typo is shown, so a user sees what the model read.
   $('confidence').textContent = `confidence ${pct(r.confidence)}${calibrated ? ' (calibrated)' : ''}${
@@ -78,7 +80,7 @@ export function render(r, text, { calibrated = false } = {}) {
   $('energy-marker').style.left = pos(r.energy);
   $('threshold-marker').style.left = pos(r.threshold);
   $('energy-value').textContent = `energy ${r.energy.toFixed(2)} (threshold ${r.threshold.toFixed(2)}: ${
-    r.known ? 'at or below, so known' : r.reason === 'unreadable' ? 'not used: most tokens are unknown' : 'above, so unknown'
+    r.known ? 'at or below, so known' : r.reason === 'energy' ? 'above, so unknown' : 'not used'
   })`;
   $('top').replaceChildren(
     ...r.top.map(({ intent, probability }) => {

@@ -1,18 +1,20 @@
 // Odd queries on the English demo model (tests/data/odd-queries.json): keyboard mash, emoji,
 // code, chit-chat and other languages are answered unknown (or with an intent the set
-// allows) at least as often as measured, and text called unreadable is mostly unknown
-// word pieces. Figures and the command that measures them: bench/results/odd-queries.md.
+// allows) at least as often as measured, text called unreadable is mostly unknown word
+// pieces, text called unfamiliar shows nothing the model knows, and short queries that do
+// name an intent (examples/everyday/heldout.json `short`) keep it. Figures and the command
+// that measures them: bench/results/odd-queries.md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEADLINE, MODEL_DIR, ROOT, requireBuilt } from './helpers.mjs';
 
-// `node bench/odd-queries.mjs models/default` measured 141 of the 253 queries right. The
+// `node bench/odd-queries.mjs models/default` measured 235 of the 253 queries right. The
 // model is trained by build.sh with a fixed seed, but float sums in another order (other
 // CPUs, thread counts) can move a query near the threshold across it; 3 points is about 8
 // of the 253 queries, more than such reruns have moved.
-const MEASURED = 141 / 253;
+const MEASURED = 235 / 253;
 const MARGIN = 0.03;
 
 let clf;
@@ -66,4 +68,32 @@ test('text called unreadable is mostly unknown word pieces, and readable text is
   assert.deepEqual([chinese.intent, chinese.known, chinese.reason], ['unknown', false, 'unreadable']);
   const weather = clf.classify("what's the weather in paris tomorrow");
   assert.deepEqual([weather.intent, weather.known, weather.reason], ['weather', true, undefined]);
+});
+
+test('keyboard mash, lone digits and symbols are unknown as unfamiliar, whatever their energy', DEADLINE, () => {
+  // The first queries of the bug report, and the sums a calculator intent is asked.
+  for (const text of ['asdf', 'lkjh', 'aaaaaaa', 'asdkj qwpoe zmxn', '12345', 'x', '???', ':)']) {
+    const r = clf.classify(text);
+    assert.deepEqual([r.intent, r.known, r.reason], ['unknown', false, 'unfamiliar'], `${text}: ${JSON.stringify(r)}`);
+  }
+  for (const [text, intent] of [['2+2', 'calculator'], ['8 x 7', 'calculator'], ['wether tomorow', 'weather']]) {
+    const r = clf.classify(text);
+    assert.deepEqual([r.intent, r.reason], [intent, undefined], `${text}: ${JSON.stringify(r)}`);
+  }
+});
+
+// 49 of the 50 measured right; the miss is `sqrt 144`, whose `sqrt` is neither a training
+// word nor one the tokenizer has whole, so it is unfamiliar. Two misses leave room for a
+// retrain, never for a rule that rejects short queries.
+const SHORT_RIGHT = 48;
+
+test('one- to three-word queries that name an intent keep it', DEADLINE, () => {
+  const { short } = JSON.parse(readFileSync(join(ROOT, 'examples/everyday/heldout.json'), 'utf8'));
+  assert.equal(short.length, 50);
+  const results = clf.classifyBatch(short.map((q) => q.text));
+  const misses = short.map((q, i) => [q.text, q.intent, results[i].intent, results[i].reason]).filter(([, want, got]) => want !== got);
+  assert.ok(short.length - misses.length >= SHORT_RIGHT, `misses: ${JSON.stringify(misses)}`);
+  for (const text of ['weather', 'timer 5 min', 'b64 hello', 'convert 5 km to miles']) {
+    assert.ok(clf.classify(text).known, text);
+  }
 });

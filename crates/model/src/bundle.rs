@@ -13,6 +13,7 @@ use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::script::Script;
 use crate::{Architecture, BundleError};
 
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -75,6 +76,9 @@ pub struct BundleMeta {
     /// The training data's words, most frequent first, that typos are repaired toward
     /// ([`crate::spelling`]); empty (or absent from the file): no repair.
     pub spelling: Vec<String>,
+    /// The scripts the intents are written in ([`crate::script::written_in`]): a query
+    /// mostly in others is unfamiliar ([`crate::familiar`]); empty (or absent): not judged.
+    pub scripts: Vec<Script>,
 }
 
 impl BundleMeta {
@@ -92,6 +96,7 @@ impl BundleMeta {
             ("training".into(), json(&self.training)),
             ("metrics".into(), json(&self.metrics)),
             ("spelling".into(), json(&self.spelling)),
+            ("scripts".into(), json(&self.scripts)),
         ])
     }
 
@@ -169,6 +174,10 @@ impl BundleMeta {
                 crate::spelling::MIN_TYPED_LEN
             )));
         }
+        let scripts: Vec<Script> = match map.get("scripts") {
+            Some(text) => parse("scripts", text)?,
+            None => Vec::new(),
+        };
         Ok(Self {
             format_version,
             architecture,
@@ -180,6 +189,7 @@ impl BundleMeta {
             training: optional("training")?,
             metrics: optional("metrics")?,
             spelling,
+            scripts,
         })
     }
 }

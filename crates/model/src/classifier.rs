@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::{check_hash, TABLE_FILE, TOKENIZER_FILE};
 use crate::decision::{decide, Classification};
+use crate::familiar;
 use crate::forward::{ChannelEvidence, TextCnn};
 use crate::spelling::{Repaired, Speller};
 use crate::table::TableMeta;
@@ -157,24 +158,11 @@ impl Classifier {
     /// repaired. The one place a query is prepared, so every entry point reads it alike.
     fn read<'a>(&self, text: &'a str) -> Read<'a> {
         let bounded = self.encoder.bounded(text);
-        let tokenizer = self.encoder.tokenizer();
-        // One piece that spells the word (after a word-start mark such as `▁`); an unknown
-        // token is one piece too, but it does not spell the word.
-        let known_whole = |word: &str| {
-            tokenizer
-                .encode_fast(word, false)
-                .is_ok_and(|e| match e.get_ids() {
-                    [id] => tokenizer.id_to_token(*id).is_some_and(|piece| {
-                        piece
-                            .trim_start_matches(|c: char| !c.is_ascii_alphabetic())
-                            .eq_ignore_ascii_case(word)
-                    }),
-                    _ => false,
-                })
-        };
         Read {
             bounded,
-            repaired: self.speller.repair(bounded, known_whole),
+            repaired: self
+                .speller
+                .repair(bounded, |w| self.encoder.spells_whole(w)),
         }
     }
 
@@ -251,7 +239,13 @@ impl Classifier {
             options.top_k,
             self.meta.temperature,
         )
-        .unless_unreadable(unknown_share);
+        .unless_unreadable(unknown_share)
+        .unless_unfamiliar(familiar::is_unfamiliar(
+            read.bounded,
+            &self.meta.scripts,
+            &self.speller,
+            |w| self.encoder.spells_whole(w),
+        ));
         classification.repaired = read.repaired.map(|r| r.text);
         classification
     }

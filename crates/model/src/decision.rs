@@ -2,7 +2,8 @@
 //! softmax(logits / T) (T: the bundle's temperature, fitted on validation by the trainer),
 //! and the known/unknown call against the bundle's threshold. The energy and the threshold
 //! stay on the raw logits, so the temperature changes the probabilities shown, never the
-//! decision. Text the tokenizer cannot read is unknown whatever its energy ([`MAX_UNKNOWN_SHARE`]).
+//! decision. Text the tokenizer cannot read ([`MAX_UNKNOWN_SHARE`]), and text the model has
+//! no grounds to judge ([`crate::familiar`]), are unknown whatever their energy.
 
 use serde::Serialize;
 
@@ -25,6 +26,9 @@ pub enum Reason {
     Energy,
     /// Most of the text is word pieces the tokenizer cannot spell ([`MAX_UNKNOWN_SHARE`]).
     Unreadable,
+    /// The text shows nothing the model knows: no word, mostly scripts its intents are not
+    /// written in, or no word of its training data or its tokenizer ([`crate::familiar`]).
+    Unfamiliar,
 }
 
 /// One ranked intent.
@@ -57,12 +61,28 @@ impl Classification {
     /// The decision for a query of which `unknown_share` of the word pieces are the unknown
     /// token: unknown, as unreadable, above [`MAX_UNKNOWN_SHARE`]; otherwise unchanged. The
     /// energy and ranking stay as computed, for showing.
-    pub fn unless_unreadable(mut self, unknown_share: f32) -> Self {
+    pub fn unless_unreadable(self, unknown_share: f32) -> Self {
         if unknown_share > MAX_UNKNOWN_SHARE {
-            self.known = false;
-            self.intent = UNKNOWN_INTENT.to_string();
-            self.reason = Some(Reason::Unreadable);
+            self.unknown_because(Reason::Unreadable)
+        } else {
+            self
         }
+    }
+
+    /// The decision for a query [`crate::familiar::is_unfamiliar`] judged: unknown, as
+    /// unfamiliar, when it is (an unreadable one keeps that reason, the more precise).
+    pub fn unless_unfamiliar(self, unfamiliar: bool) -> Self {
+        if unfamiliar && self.reason != Some(Reason::Unreadable) {
+            self.unknown_because(Reason::Unfamiliar)
+        } else {
+            self
+        }
+    }
+
+    fn unknown_because(mut self, reason: Reason) -> Self {
+        self.known = false;
+        self.intent = UNKNOWN_INTENT.to_string();
+        self.reason = Some(reason);
         self
     }
 }
@@ -175,6 +195,31 @@ mod tests {
             .unwrap()
             .get("reason")
             .is_none());
+    }
+
+    #[test]
+    fn unfamiliar_text_is_unknown_and_unreadable_keeps_its_reason() {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        let known = decide(&[0.0, 9.0], &labels, -2.0, 2, 1.0);
+        assert_eq!(known.clone().unless_unfamiliar(false), known);
+        let unfamiliar = known.clone().unless_unfamiliar(true);
+        assert_eq!(
+            (
+                unfamiliar.known,
+                unfamiliar.intent.as_str(),
+                unfamiliar.reason
+            ),
+            (false, UNKNOWN_INTENT, Some(Reason::Unfamiliar))
+        );
+        assert_eq!(
+            serde_json::to_value(&unfamiliar).unwrap()["reason"],
+            "unfamiliar"
+        );
+        // Above the threshold too, unfamiliar is the reason given.
+        let high = decide(&[0.0, 2.0], &labels, -2.2, 1, 1.0).unless_unfamiliar(true);
+        assert_eq!(high.reason, Some(Reason::Unfamiliar));
+        let unreadable = known.unless_unreadable(1.0).unless_unfamiliar(true);
+        assert_eq!(unreadable.reason, Some(Reason::Unreadable));
     }
 
     #[test]

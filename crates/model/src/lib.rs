@@ -11,7 +11,9 @@ pub mod bundle;
 pub mod classifier;
 pub mod decision;
 pub mod error;
+pub mod familiar;
 pub mod forward;
+pub mod script;
 pub mod spelling;
 pub mod table;
 #[doc(hidden)]

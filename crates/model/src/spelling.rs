@@ -56,7 +56,7 @@ impl Repaired {
 }
 
 /// Runs of ASCII letters, with their byte offsets: the words a speller reads and repairs.
-fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+pub fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let bytes = text.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {
@@ -128,6 +128,18 @@ impl Speller {
 
     pub fn is_empty(&self) -> bool {
         self.rank.is_empty()
+    }
+
+    /// Whether `word` (any case) is a training word.
+    pub fn has(&self, word: &str) -> bool {
+        self.rank.contains_key(&word.to_ascii_lowercase())
+    }
+
+    /// Whether `word` (any case) is a typo [`Self::repair`] would repair: one edit from a
+    /// training word, within the lengths it looks at.
+    pub fn is_one_edit_from_a_word(&self, word: &str) -> bool {
+        (MIN_TYPED_LEN..=MAX_TYPED_LEN).contains(&word.len())
+            && self.nearest(&word.to_ascii_lowercase()).is_some()
     }
 
     /// The most frequent training word one edit from `typed` (lowercase), if any.

@@ -74,6 +74,7 @@ pub fn tiny_meta(arch: &Architecture, table: &[u8], tokenizer: &[u8]) -> BundleM
         training: serde_json::Value::Null,
         metrics: serde_json::Value::Null,
         spelling: Vec::new(),
+        scripts: Vec::new(),
     }
 }
 

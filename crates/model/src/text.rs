@@ -163,6 +163,22 @@ impl TextEncoder {
         pieces
     }
 
+    /// Whether the vocabulary has `word` as one piece that spells it (after a word-start
+    /// mark such as `▁` or `Ġ`): a real word to the tokenizer. The unknown token is one
+    /// piece too, but it does not spell the word.
+    pub fn spells_whole(&self, word: &str) -> bool {
+        self.tokenizer
+            .encode_fast(word, false)
+            .is_ok_and(|e| match e.get_ids() {
+                [id] => self.tokenizer.id_to_token(*id).is_some_and(|piece| {
+                    piece
+                        .trim_start_matches(|c: char| !c.is_ascii_alphabetic())
+                        .eq_ignore_ascii_case(word)
+                }),
+                _ => false,
+            })
+    }
+
     /// The token strings of `text`, for showing which tokens drove a decision.
     pub fn tokens(&self, text: &str) -> Vec<String> {
         self.encode(text)

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use model::bundle::{check_format, f32_bytes, read_f32, serialize_tensors, MODEL_FILE};
+use model::script::Script;
 use model::BundleError;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,14 @@ pub struct EncoderBundleMeta {
     pub training: serde_json::Value,
     /// Evaluation figures written by the trainer: shown, never interpreted.
     pub metrics: serde_json::Value,
+    /// The training data's words, most frequent first ([`model::spelling::vocabulary`]):
+    /// what makes a query familiar ([`model::familiar`]). Absent: not judged.
+    #[serde(default)]
+    pub words: Vec<String>,
+    /// The scripts the intents are written in ([`model::script::written_in`]). Absent: not
+    /// judged.
+    #[serde(default)]
+    pub scripts: Vec<Script>,
 }
 
 impl EncoderBundleMeta {

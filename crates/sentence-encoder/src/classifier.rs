@@ -2,6 +2,8 @@
 
 use model::bundle::{check_hash, TOKENIZER_FILE};
 use model::decision::decide;
+use model::familiar;
+use model::spelling::Speller;
 use model::{BundleError, Classification, ClassifyOptions};
 
 use crate::bundle::{self, EncoderBundleFiles, EncoderBundleMeta};
@@ -13,6 +15,7 @@ pub struct EncoderClassifier {
     encoder: SentenceEncoder,
     meta: EncoderBundleMeta,
     head: Head,
+    words: Speller,
 }
 
 impl EncoderClassifier {
@@ -34,6 +37,7 @@ impl EncoderClassifier {
         }
         Ok(Self {
             encoder,
+            words: Speller::new(&meta.words),
             meta,
             head,
         })
@@ -62,13 +66,20 @@ impl EncoderClassifier {
     }
 
     /// The decision for `text`: the best intent, or unknown above the threshold or when
-    /// most of it is unknown word pieces (the rule the TextCNN kind applies).
+    /// most of it is unknown word pieces or unfamiliar (the rules the TextCNN kind applies).
     pub fn classify(
         &self,
         text: &str,
         options: &ClassifyOptions,
     ) -> candle_core::Result<Classification> {
-        let unknown_share = self.encoder.text().unknown_pieces(text).share();
+        let text_encoder = self.encoder.text();
+        let unknown_share = text_encoder.unknown_pieces(text).share();
+        let unfamiliar = familiar::is_unfamiliar(
+            text_encoder.bounded(text),
+            &self.meta.scripts,
+            &self.words,
+            |w| text_encoder.spells_whole(w),
+        );
         Ok(decide(
             &self.logits(text)?,
             &self.meta.labels,
@@ -76,6 +87,7 @@ impl EncoderClassifier {
             options.top_k,
             self.meta.temperature,
         )
-        .unless_unreadable(unknown_share))
+        .unless_unreadable(unknown_share)
+        .unless_unfamiliar(unfamiliar))
     }
 }

@@ -124,6 +124,8 @@ fn meta(labels: &[&str], encoder: &[u8], tokenizer: &[u8]) -> EncoderBundleMeta 
         encoder_sha256: sha256_hex(encoder),
         training: serde_json::Value::Null,
         metrics: serde_json::Value::Null,
+        words: Vec::new(),
+        scripts: Vec::new(),
     }
 }
 

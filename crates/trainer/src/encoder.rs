@@ -215,6 +215,8 @@ fn fit(
             "test": test_report,
             "calibration": calibration,
         }),
+        words: model::spelling::vocabulary(dataset.training_texts()),
+        scripts: model::script::written_in(dataset.train.iter().map(|(text, _)| text.as_str())),
     };
     let plots = if test_known.is_empty() {
         training::plots::evaluation_plots(&val_known, &val_unknown, threshold, "validation")

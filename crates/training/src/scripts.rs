@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+pub use model::script::Script;
 use model::TextEncoder;
 use serde::Serialize;
 
@@ -19,77 +20,12 @@ pub const WARN_UNKNOWN_SHARE: f64 = 0.02;
 /// The table that reads Chinese (and the English beside it), for the warning's advice.
 pub const BILINGUAL_TABLE: &str = "assets/multilingual-e5-small-20k";
 
-/// A writing system, by Unicode block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Script {
-    Latin,
-    Han,
-    Cyrillic,
-    Arabic,
-    Devanagari,
-    Kana,
-    Hangul,
-    /// Anything else: other scripts, emoji, symbols.
-    Other,
-}
-
-impl Script {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Latin => "Latin",
-            Self::Han => "Han",
-            Self::Cyrillic => "Cyrillic",
-            Self::Arabic => "Arabic",
-            Self::Devanagari => "Devanagari",
-            Self::Kana => "Kana",
-            Self::Hangul => "Hangul",
-            Self::Other => "other",
-        }
+/// The table in this repo that reads `script`, when the English one does not.
+pub fn covering_table(script: Script) -> Option<&'static str> {
+    match script {
+        Script::Han => Some(BILINGUAL_TABLE),
+        _ => None,
     }
-
-    /// The script of one letter; `None` for digits, punctuation and spaces, which every
-    /// script shares.
-    fn of_char(c: char) -> Option<Self> {
-        if c.is_ascii() {
-            return c.is_ascii_alphabetic().then_some(Self::Latin);
-        }
-        if !c.is_alphanumeric() && !is_pictograph(c) {
-            return None;
-        }
-        Some(match u32::from(c) {
-            0x00C0..=0x024F | 0x1E00..=0x1EFF => Self::Latin,
-            0x0400..=0x052F => Self::Cyrillic,
-            0x0600..=0x06FF
-            | 0x0750..=0x077F
-            | 0x08A0..=0x08FF
-            | 0xFB50..=0xFDFF
-            | 0xFE70..=0xFEFF => Self::Arabic,
-            0x0900..=0x097F => Self::Devanagari,
-            0x3040..=0x30FF | 0x31F0..=0x31FF | 0xFF66..=0xFF9F => Self::Kana,
-            0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF => Self::Hangul,
-            0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F => Self::Han,
-            _ => Self::Other,
-        })
-    }
-
-    /// The script of a piece of text: that of its first letter, else [`Script::Other`].
-    pub fn of(text: &str) -> Self {
-        text.chars().find_map(Self::of_char).unwrap_or(Self::Other)
-    }
-
-    /// The table in this repo that reads the script, when the English one does not.
-    pub fn covering_table(self) -> Option<&'static str> {
-        match self {
-            Self::Han => Some(BILINGUAL_TABLE),
-            _ => None,
-        }
-    }
-}
-
-/// Emoji and pictographs: not alphanumeric, but text a user means.
-fn is_pictograph(c: char) -> bool {
-    matches!(u32::from(c), 0x1F000..=0x1FAFF | 0x2600..=0x27BF)
 }
 
 /// One script's unknown word pieces in the training data.
@@ -148,7 +84,7 @@ impl UnreadableReport {
             .iter()
             .filter(|u| u.share > WARN_UNKNOWN_SHARE)
             .map(|u| {
-                let advice = match u.script.covering_table() {
+                let advice = match covering_table(u.script) {
                     Some(table) => format!("train with --table {table}, which reads it"),
                     None => "use a table whose tokenizer covers it".to_string(),
                 };
@@ -199,26 +135,6 @@ mod tests {
     use super::*;
 
     const ENGLISH: &[u8] = include_bytes!("../../../assets/minilm-l6-v2/tokenizer.json");
-
-    #[test]
-    fn scripts_by_unicode_block() {
-        for (text, script) in [
-            ("hello", Script::Latin),
-            ("é", Script::Latin),
-            ("天气", Script::Han),
-            ("погода", Script::Cyrillic),
-            ("الطقس", Script::Arabic),
-            ("मौसम", Script::Devanagari),
-            ("ありがとう", Script::Kana),
-            ("タイマー", Script::Kana),
-            ("날씨", Script::Hangul),
-            ("🙂", Script::Other),
-            ("12", Script::Other),
-            ("1天", Script::Han),
-        ] {
-            assert_eq!(Script::of(text), script, "{text}");
-        }
-    }
 
     #[test]
     fn chinese_under_an_english_table_warns_and_names_the_bilingual_table() {

@@ -1039,6 +1039,7 @@ fn bundle_meta(
             Spelling::Repair => model::spelling::vocabulary(dataset.training_texts()),
             Spelling::Off => Vec::new(),
         },
+        scripts: model::script::written_in(dataset.train.iter().map(|(text, _)| text.as_str())),
     }
 }
 
