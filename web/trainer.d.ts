@@ -27,7 +27,10 @@ export interface EpochProgress {
   /** Closed-set accuracy and AUROC on the validation split. */
   valAccuracy: number;
   valAuroc: number;
+  /** The whole epoch, training steps and validation pass. */
   seconds: number;
+  /** The validation pass alone. */
+  validationSeconds: number;
 }
 
 /** `trainer train`'s flags in camelCase, with its defaults; plus the call's own options. */

@@ -426,7 +426,10 @@ pub struct EpochLog {
     /// Eval-mode closed-set accuracy and AUROC on the validation split.
     pub val_accuracy: f64,
     pub val_auroc: f64,
+    /// The whole epoch, training steps and validation pass.
     pub seconds: f64,
+    /// The validation pass alone (eval-mode logits of the validation sentences and negatives).
+    pub validation_seconds: f64,
 }
 
 /// What the training loop reports and asks as it runs, so that the loop touches no file,
@@ -565,6 +568,7 @@ pub fn train_observed(
             epoch,
             observer,
         )?;
+        let validation_started = Instant::now();
         let (val_accuracy, val_auroc) = validate(&network, &prepared, dataset)?;
         let entry = EpochLog {
             epoch,
@@ -580,6 +584,7 @@ pub fn train_observed(
             val_accuracy,
             val_auroc,
             seconds: started.elapsed().as_secs_f64(),
+            validation_seconds: validation_started.elapsed().as_secs_f64(),
         };
         progress.epochs_done = epoch;
         let state = TrainingState {
