@@ -282,6 +282,14 @@ fn main() -> Result<()> {
         // candle and rayon read this once, at first use.
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
     }
+    if matches!(args.command, Command::Train(_)) && std::env::var_os("CANDLE_NUM_THREADS").is_none()
+    {
+        // Training's elementwise tensors are small (a batch's logits and features): candle's
+        // pool for them costs more in hand-offs than it gains, while the matrix products keep
+        // every thread (bench/results/train-speed.md: a long-sentence epoch's backward pass
+        // 2.9 s with two threads there, 2.2 s with one). The encoder's large tensors keep it.
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
     let result = match &args.command {
         #[cfg(feature = "table")]
         Command::Table(a) => table::run(a),

@@ -10,6 +10,7 @@ pub mod data;
 pub mod evaluate;
 pub mod model_card;
 pub mod network;
+pub mod norm_pool;
 pub mod optim;
 pub mod plots;
 pub mod scripts;

@@ -13,6 +13,9 @@
 use anyhow::{ensure, Result};
 use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Shape, Tensor, Var, D};
 use model::{Architecture, ModelWeights};
+use std::sync::{Arc, Mutex};
+
+use crate::norm_pool::{NormReluPool, Saved, Statistics, StatsGroup};
 use rand::{Rng, SeedableRng};
 
 pub const BN_EPS: f64 = 1e-5;
@@ -122,8 +125,115 @@ impl CustomOp2 for FrozenInputMatmul {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((None, Some(x.t()?.matmul(&grad.t()?)?)))
+        if !x.device().is_cpu() {
+            return Ok((None, Some(x.t()?.matmul(&grad.t()?)?)));
+        }
+        let (positions, width) = x.dims2()?;
+        let channels = grad.dim(0)?;
+        let grad = grad.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
+        let (storage, layout) = x.storage_and_layout();
+        let candle_core::Storage::Cpu(CpuStorage::F32(all)) = &*storage else {
+            candle_core::bail!("frozen-input-matmul needs f32 on the CPU");
+        };
+        if !layout.is_contiguous() {
+            candle_core::bail!("frozen-input-matmul needs contiguous inputs");
+        }
+        let x = &all[layout.start_offset()..][..positions * width];
+        let transposed = weight_gradient(x, &grad, positions, width, channels);
+        let gradient = Tensor::from_vec(transposed, (channels, width), &Device::Cpu)?;
+        Ok((None, Some(gradient.t()?.contiguous()?)))
     }
+}
+
+/// A position whose gradient is nonzero in fewer than this share of the channels is summed
+/// one entry at a time: behind max-pooling, the positions of the noise and negative rows
+/// (which add nothing to BatchNorm's statistics) get a gradient only where a channel's
+/// maximum was, a few channels each, while the known rows' positions get one in every
+/// channel from the statistics' terms.
+const SPARSE_BELOW: f32 = 0.125;
+
+/// `gradᵀ`-weighted sum of the input rows, `[channels, width]` (the weight gradient
+/// transposed): `grad` is `[channels, positions]`, `x` is `[positions, width]`, both row
+/// major. Dense positions go through one matrix product per run of them; sparse positions
+/// add their nonzero entries' rows one by one (`weight_gradient_dense` is the reference).
+fn weight_gradient(
+    x: &[f32],
+    grad: &[f32],
+    positions: usize,
+    width: usize,
+    channels: usize,
+) -> Vec<f32> {
+    let mut out = vec![0f32; channels * width];
+    if positions == 0 {
+        return out;
+    }
+    // Counted channel by channel, so `grad` is read in order.
+    let mut nonzero = vec![0usize; positions];
+    for row in grad.chunks_exact(positions) {
+        for (count, &g) in nonzero.iter_mut().zip(row) {
+            *count += usize::from(g != 0.0);
+        }
+    }
+    let dense: Vec<bool> = nonzero
+        .iter()
+        .map(|&n| n as f32 >= SPARSE_BELOW * channels as f32)
+        .collect();
+    let threads = candle_core::utils::get_num_threads();
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // Sparse positions, channel by channel: each channel's nonzero entries add their rows.
+    for (c, row) in grad.chunks_exact(positions).enumerate() {
+        let out_row = &mut out[c * width..(c + 1) * width];
+        for (j, &g) in row.iter().enumerate() {
+            if g != 0.0 && !dense[j] {
+                for (o, &v) in out_row.iter_mut().zip(&x[j * width..(j + 1) * width]) {
+                    *o += g * v;
+                }
+            }
+        }
+    }
+    // Dense positions, a matrix product per run of them.
+    let mut j = 0;
+    while j < positions {
+        if !dense[j] {
+            j += 1;
+            continue;
+        }
+        let start = j;
+        while j < positions && dense[j] {
+            j += 1;
+        }
+        // SAFETY: lhs is the [channels, j - start] block of `grad` at column `start` (row
+        // stride `positions`), rhs the [j - start, width] block of `x` at row `start`, dst
+        // the [channels, width] `out`; all in bounds of their slices.
+        unsafe {
+            gemm::gemm(
+                channels,
+                width,
+                j - start,
+                out.as_mut_ptr(),
+                1,
+                width as isize,
+                true,
+                grad.as_ptr().add(start),
+                1,
+                positions as isize,
+                x.as_ptr().add(start * width),
+                1,
+                width as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    }
+    out
 }
 
 fn frozen_input_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor> {
@@ -248,7 +358,8 @@ impl Network {
         let mut offsets = Vec::new();
         for branch in &a.branches {
             let width = branch.kernel * d;
-            let mut packed = Vec::new();
+            let total: usize = rows.iter().map(|r| a.output_len(*branch, r.len)).sum();
+            let mut packed = Vec::with_capacity(total * width);
             let mut index = vec![0u32; rows.len() * positions];
             let mut starts = vec![0usize];
             let mut n = 0usize;
@@ -256,16 +367,18 @@ impl Network {
                 let tokens = (row.embedded.len() / d).min(row.len);
                 let valid = a.output_len(*branch, row.len);
                 for t in 0..valid {
-                    let start = packed.len();
-                    packed.resize(start + width, 0f32);
-                    for j in 0..branch.kernel {
-                        // Window row j of position t is sequence row t + j - padding.
-                        if let Some(s) = (t + j).checked_sub(branch.padding).filter(|&s| s < tokens)
-                        {
-                            packed[start + j * d..start + (j + 1) * d]
-                                .copy_from_slice(&row.embedded[s * d..(s + 1) * d]);
-                        }
+                    // Window row j of position t is sequence row t + j - padding: one slice
+                    // of the sequence where the window lies inside it, zero rows around.
+                    let first = t as isize - branch.padding as isize;
+                    let inside_from = first.max(0) as usize;
+                    let inside_to = ((first + branch.kernel as isize).max(0) as usize).min(tokens);
+                    let before = (inside_from as isize - first) as usize;
+                    packed.extend(std::iter::repeat_n(0f32, before.min(branch.kernel) * d));
+                    if inside_from < inside_to {
+                        packed.extend_from_slice(&row.embedded[inside_from * d..inside_to * d]);
                     }
+                    let written = before.min(branch.kernel) + inside_to.saturating_sub(inside_from);
+                    packed.extend(std::iter::repeat_n(0f32, (branch.kernel - written) * d));
                     index[r * positions + t] = n as u32;
                     n += 1;
                 }
@@ -308,6 +421,11 @@ impl Network {
                 frozen_input_matmul(&batch.windows[b], &w)
             })
             .collect()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn conv_for_tests(&self, batch: &Batch) -> Result<Vec<Tensor>> {
+        self.conv(batch)
     }
 
     /// BatchNorm of branch `b`'s [channels, n] outputs, given per-feature mean and variance
@@ -390,22 +508,19 @@ impl Network {
         Ok(logits.narrow(1, m * self.labels, self.labels)?)
     }
 
-    /// Training forward: batch statistics per `groups` (row ranges, known rows first),
-    /// running statistics updated, dropout on the pooled features. Returns every member's
-    /// logits ([`Network::member_logits`] takes one out).
-    pub fn forward_train(
+    /// BatchNorm with batch statistics per `groups`, ReLU and max-pool in candle's ops, any
+    /// device: [rows, features]. Running statistics updated.
+    pub(crate) fn norm_relu_pool_composite(
         &mut self,
+        ys: &[Tensor],
         batch: &Batch,
         groups: &[(usize, usize)],
         bn: BnStats,
-        dropout: f32,
-        rng: &mut impl Rng,
     ) -> Result<Tensor> {
-        let ys = self.conv(batch)?;
         let normalized: Vec<Tensor> = match bn {
             BnStats::Known => {
                 let (start, len) = groups[0];
-                let (mean, var, count) = self.batch_stats(&ys, batch, start, len)?;
+                let (mean, var, count) = self.batch_stats(ys, batch, start, len)?;
                 self.update_running(&mean, &var, &count)?;
                 ys.iter()
                     .enumerate()
@@ -415,7 +530,7 @@ impl Network {
             BnStats::PerPass => {
                 let mut parts: Vec<Vec<Tensor>> = vec![Vec::new(); ys.len()];
                 for &(start, len) in groups.iter().filter(|g| g.1 > 0) {
-                    let (mean, var, count) = self.batch_stats(&ys, batch, start, len)?;
+                    let (mean, var, count) = self.batch_stats(ys, batch, start, len)?;
                     self.update_running(&mean, &var, &count)?;
                     for (b, y) in ys.iter().enumerate() {
                         let from = batch.offsets[b][start];
@@ -429,7 +544,89 @@ impl Network {
                     .collect::<Result<_>>()?
             }
         };
-        let mut features = self.pool(&normalized, batch)?;
+        self.pool(&normalized, batch)
+    }
+
+    /// The same as [`Self::norm_relu_pool_composite`] in one CPU op per branch
+    /// ([`NormReluPool`]): [rows, features]. Running statistics updated.
+    pub(crate) fn norm_relu_pool_fused(
+        &mut self,
+        ys: &[Tensor],
+        batch: &Batch,
+        groups: &[(usize, usize)],
+        bn: BnStats,
+    ) -> Result<Tensor> {
+        let c = self.arch.channels;
+        let stats_rows: Vec<(usize, usize)> = match bn {
+            BnStats::Known => vec![groups[0]],
+            BnStats::PerPass => groups.iter().copied().filter(|g| g.1 > 0).collect(),
+        };
+        let mut saved = Vec::with_capacity(ys.len());
+        let mut pooled = Vec::with_capacity(ys.len());
+        for (b, y) in ys.iter().enumerate() {
+            let column = |row: usize| batch.offsets[b][row];
+            let stats_groups = stats_rows
+                .iter()
+                .map(|&(start, len)| {
+                    let stats = column(start)..column(start + len);
+                    ensure!(!stats.is_empty(), "a BatchNorm group has no positions");
+                    let applied = match bn {
+                        BnStats::Known => 0..column(batch.rows),
+                        BnStats::PerPass => stats.clone(),
+                    };
+                    Ok(StatsGroup { stats, applied })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let state = Arc::new(Mutex::new(Saved::default()));
+            let op = NormReluPool {
+                statistics: Statistics::Batch(stats_groups),
+                row_starts: batch.offsets[b].clone(),
+                saved: state.clone(),
+            };
+            pooled.push(y.apply_op3(
+                &self.bn_gamma.narrow(0, b * c, c)?,
+                &self.bn_beta.narrow(0, b * c, c)?,
+                op,
+            )?);
+            saved.push(state);
+        }
+        // The running statistics take each group's in turn, every branch's side by side.
+        for (g, &(start, len)) in stats_rows.iter().enumerate() {
+            let (mut mean, mut var, mut count) = (Vec::new(), Vec::new(), Vec::new());
+            for (b, state) in saved.iter().enumerate() {
+                let state = state.lock().expect("norm-relu-pool state");
+                mean.extend_from_slice(&state.mean[g]);
+                var.extend_from_slice(&state.var[g]);
+                let positions = batch.offsets[b][start + len] - batch.offsets[b][start];
+                count.extend(std::iter::repeat_n(positions as f32, c));
+            }
+            let f = mean.len();
+            self.update_running(
+                &Tensor::from_vec(mean, f, &self.device)?,
+                &Tensor::from_vec(var, f, &self.device)?,
+                &Tensor::from_vec(count, f, &self.device)?,
+            )?;
+        }
+        Ok(Tensor::cat(&pooled, 0)?.t()?)
+    }
+
+    /// Training forward: batch statistics per `groups` (row ranges, known rows first),
+    /// running statistics updated, dropout on the pooled features. Returns every member's
+    /// logits ([`Network::member_logits`] takes one out).
+    pub fn forward_train(
+        &mut self,
+        batch: &Batch,
+        groups: &[(usize, usize)],
+        bn: BnStats,
+        dropout: f32,
+        rng: &mut impl Rng,
+    ) -> Result<Tensor> {
+        let ys = self.conv(batch)?;
+        let mut features = if self.device.is_cpu() {
+            self.norm_relu_pool_fused(&ys, batch, groups, bn)?
+        } else {
+            self.norm_relu_pool_composite(&ys, batch, groups, bn)?
+        };
         if dropout > 0.0 {
             let keep = 1.0 - dropout;
             let n = batch.rows * self.arch.features();
@@ -452,12 +649,37 @@ impl Network {
     /// averaged: [rows, labels].
     pub fn forward_eval(&self, batch: &Batch) -> Result<Tensor> {
         let ys = self.conv(batch)?;
-        let normalized: Vec<Tensor> = ys
-            .iter()
-            .enumerate()
-            .map(|(b, y)| self.normalize(b, y, &self.running_mean, &self.running_var))
-            .collect::<Result<_>>()?;
-        let logits = self.classify(&self.pool(&normalized, batch)?)?;
+        let features = if self.device.is_cpu() {
+            let c = self.arch.channels;
+            let pooled = ys
+                .iter()
+                .enumerate()
+                .map(|(b, y)| {
+                    let op = NormReluPool {
+                        statistics: Statistics::Fixed {
+                            mean: self.running_mean.narrow(0, b * c, c)?.to_vec1()?,
+                            var: self.running_var.narrow(0, b * c, c)?.to_vec1()?,
+                        },
+                        row_starts: batch.offsets[b].clone(),
+                        saved: Arc::default(),
+                    };
+                    Ok(y.apply_op3_no_bwd(
+                        &self.bn_gamma.narrow(0, b * c, c)?,
+                        &self.bn_beta.narrow(0, b * c, c)?,
+                        &op,
+                    )?)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Tensor::cat(&pooled, 0)?.t()?
+        } else {
+            let normalized: Vec<Tensor> = ys
+                .iter()
+                .enumerate()
+                .map(|(b, y)| self.normalize(b, y, &self.running_mean, &self.running_var))
+                .collect::<Result<_>>()?;
+            self.pool(&normalized, batch)?
+        };
+        let logits = self.classify(&features)?;
         if self.members == 1 {
             return Ok(logits);
         }
@@ -536,4 +758,53 @@ fn member_mask(arch: &Architecture, labels: usize, members: usize) -> Vec<f32> {
 /// E = -logsumexp(logits) per row.
 pub fn energy(logits: &Tensor) -> Result<Tensor> {
     Ok(logits.log_sum_exp(D::Minus1)?.neg()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The weight gradient by its definition.
+    fn weight_gradient_dense(
+        x: &[f32],
+        grad: &[f32],
+        positions: usize,
+        width: usize,
+        channels: usize,
+    ) -> Vec<f32> {
+        let mut out = vec![0f32; channels * width];
+        for c in 0..channels {
+            for j in 0..positions {
+                for i in 0..width {
+                    out[c * width + i] += grad[c * positions + j] * x[j * width + i];
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_weight_gradient_equals_its_definition_on_dense_and_sparse_positions() {
+        let (positions, width, channels) = (37, 11, 16);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let x: Vec<f32> = (0..positions * width)
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        // Positions 0..12 dense (every channel), 12..30 sparse (one or two channels), 30..
+        // dense again, a few with no gradient at all.
+        let mut grad = vec![0f32; channels * positions];
+        for j in 0..positions {
+            for c in 0..channels {
+                let on = !(12..30).contains(&j) || (j % 5 != 0 && (c + j) % 9 == 0);
+                if on {
+                    grad[c * positions + j] = rng.gen_range(-1.0..1.0);
+                }
+            }
+        }
+        let fast = weight_gradient(&x, &grad, positions, width, channels);
+        let reference = weight_gradient_dense(&x, &grad, positions, width, channels);
+        for (a, b) in fast.iter().zip(&reference) {
+            assert!((a - b).abs() < 1e-4, "{a} against {b}");
+        }
+    }
 }

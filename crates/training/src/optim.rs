@@ -45,10 +45,15 @@ impl AdamW {
         let t = self.steps as i32;
         let m_correction = 1.0 / (1.0 - self.beta1.powi(t));
         let v_correction = 1.0 / (1.0 - self.beta2.powi(t));
-        for (i, var) in self.vars.iter().enumerate() {
+        for i in 0..self.vars.len() {
+            let var = self.vars[i].clone();
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            if var.device().is_cpu() {
+                self.step_cpu(i, g, m_correction, v_correction)?;
+                continue;
+            }
             let m = ((&self.first_moments[i] * self.beta1)? + (g * (1.0 - self.beta1))?)?;
             let v = ((&self.second_moments[i] * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
             let update = ((&m * m_correction)? / ((&v * v_correction)?.sqrt()? + self.eps)?)?;
@@ -57,6 +62,43 @@ impl AdamW {
             self.first_moments[i] = m;
             self.second_moments[i] = v;
         }
+        Ok(())
+    }
+
+    /// One variable's update in a single pass over plain vectors: on the CPU, the tensor
+    /// ops above cost more in allocation and dispatch than in arithmetic. The same formula.
+    fn step_cpu(
+        &mut self,
+        i: usize,
+        grad: &Tensor,
+        m_correction: f64,
+        v_correction: f64,
+    ) -> Result<()> {
+        let var = &self.vars[i];
+        let (shape, device) = (var.shape().clone(), var.device().clone());
+        let values = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+        let grad = values(grad)?;
+        let mut m = values(&self.first_moments[i])?;
+        let mut v = values(&self.second_moments[i])?;
+        let mut w = values(var.as_tensor())?;
+        let (beta1, beta2) = (self.beta1 as f32, self.beta2 as f32);
+        let (one_minus_beta1, one_minus_beta2) =
+            ((1.0 - self.beta1) as f32, (1.0 - self.beta2) as f32);
+        let (m_correction, v_correction) = (m_correction as f32, v_correction as f32);
+        let (eps, lr, decay) = (
+            self.eps as f32,
+            self.lr as f32,
+            (1.0 - self.lr * self.weight_decay) as f32,
+        );
+        for (((w, m), v), &g) in w.iter_mut().zip(&mut m).zip(&mut v).zip(&grad) {
+            *m = *m * beta1 + g * one_minus_beta1;
+            *v = *v * beta2 + g * g * one_minus_beta2;
+            let update = (*m * m_correction) / ((*v * v_correction).sqrt() + eps);
+            *w = *w * decay - update * lr;
+        }
+        var.set(&Tensor::from_vec(w, &shape, &device)?)?;
+        self.first_moments[i] = Tensor::from_vec(m, &shape, &device)?;
+        self.second_moments[i] = Tensor::from_vec(v, &shape, &device)?;
         Ok(())
     }
 
