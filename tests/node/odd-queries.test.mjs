@@ -10,11 +10,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEADLINE, MODEL_DIR, ROOT, requireBuilt } from './helpers.mjs';
 
-// `node bench/odd-queries.mjs models/default` measured 235 of the 253 queries right. The
+// `node bench/odd-queries.mjs models/default` measured 219 of the 253 queries right (seeds
+// 1, 2 and 7 of the same data: 225, 228, 221; the rest is code and chit-chat, which the
+// energy judges against a threshold chosen on 130 validation sentences). The
 // model is trained by build.sh with a fixed seed, but float sums in another order (other
 // CPUs, thread counts) can move a query near the threshold across it; 3 points is about 8
 // of the 253 queries, more than such reruns have moved.
-const MEASURED = 235 / 253;
+const MEASURED = 219 / 253;
 const MARGIN = 0.03;
 
 let clf;
