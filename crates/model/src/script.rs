@@ -1,6 +1,8 @@
 //! Writing systems, by Unicode block: which scripts a model's intents are written in (kept
 //! in its bundle), and which script a query's letters belong to.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// A script makes part of a model's reading when it holds at least this share of the
@@ -76,29 +78,19 @@ fn is_pictograph(c: char) -> bool {
 /// The scripts of `texts`: each holding at least [`MIN_SCRIPT_SHARE`] of their letters, in
 /// [`Script`] order.
 pub fn written_in<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<Script> {
-    let mut letters = [0usize; 8];
+    let mut letters: BTreeMap<Script, usize> = BTreeMap::new();
     for text in texts {
         for script in text.chars().filter_map(Script::of_char) {
-            letters[script as usize] += 1;
+            *letters.entry(script).or_default() += 1;
         }
     }
-    let total: usize = letters.iter().sum();
-    ALL.into_iter()
-        .filter(|&s| letters[s as usize] as f64 >= MIN_SCRIPT_SHARE * total as f64)
-        .filter(|&s| letters[s as usize] > 0)
+    let total: usize = letters.values().sum();
+    letters
+        .into_iter()
+        .filter(|&(_, n)| n as f64 >= MIN_SCRIPT_SHARE * total as f64)
+        .map(|(script, _)| script)
         .collect()
 }
-
-const ALL: [Script; 8] = [
-    Script::Latin,
-    Script::Han,
-    Script::Cyrillic,
-    Script::Arabic,
-    Script::Devanagari,
-    Script::Kana,
-    Script::Hangul,
-    Script::Other,
-];
 
 #[cfg(test)]
 mod tests {

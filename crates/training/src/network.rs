@@ -15,7 +15,7 @@ use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Shape, Tensor, V
 use model::{Architecture, ModelWeights};
 use std::sync::{Arc, Mutex};
 
-use crate::norm_pool::{NormReluPool, Saved, Statistics, StatsGroup};
+use crate::norm_pool::{self, NormReluPool, Saved, Statistics, StatsGroup};
 use rand::{Rng, SeedableRng};
 
 pub const BN_EPS: f64 = 1e-5;
@@ -84,12 +84,6 @@ impl CustomOp2 for FrozenInputMatmul {
         let x = &x[l1.start_offset()..][..m * k];
         let w = &w[l2.start_offset()..][..k * n];
         let mut out = vec![0f32; m * n];
-        let threads = candle_core::utils::get_num_threads();
-        let parallelism = if threads > 1 {
-            gemm::Parallelism::Rayon(threads)
-        } else {
-            gemm::Parallelism::None
-        };
         // SAFETY: the slices hold exactly m·k and k·n row-major values; `out` receives the
         // m x n product transposed ([n, m] row-major: column stride m, row stride 1).
         unsafe {
@@ -112,7 +106,7 @@ impl CustomOp2 for FrozenInputMatmul {
                 false,
                 false,
                 false,
-                parallelism,
+                gemm_parallelism(),
             );
         }
         Ok((CpuStorage::F32(out), Shape::from((n, m))))
@@ -132,13 +126,10 @@ impl CustomOp2 for FrozenInputMatmul {
         let channels = grad.dim(0)?;
         let grad = grad.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
         let (storage, layout) = x.storage_and_layout();
-        let candle_core::Storage::Cpu(CpuStorage::F32(all)) = &*storage else {
-            candle_core::bail!("frozen-input-matmul needs f32 on the CPU");
+        let candle_core::Storage::Cpu(cpu) = &*storage else {
+            candle_core::bail!("frozen-input-matmul: inputs must be on the CPU");
         };
-        if !layout.is_contiguous() {
-            candle_core::bail!("frozen-input-matmul needs contiguous inputs");
-        }
-        let x = &all[layout.start_offset()..][..positions * width];
+        let x = norm_pool::values(cpu, layout, "frozen-input-matmul: inputs")?;
         let transposed = weight_gradient(x, &grad, positions, width, channels);
         let gradient = Tensor::from_vec(transposed, (channels, width), &Device::Cpu)?;
         Ok((None, Some(gradient.t()?.contiguous()?)))
@@ -178,12 +169,6 @@ fn weight_gradient(
         .iter()
         .map(|&n| n as f32 >= SPARSE_BELOW * channels as f32)
         .collect();
-    let threads = candle_core::utils::get_num_threads();
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
     // Sparse positions, channel by channel: each channel's nonzero entries add their rows.
     for (c, row) in grad.chunks_exact(positions).enumerate() {
         let out_row = &mut out[c * width..(c + 1) * width];
@@ -196,6 +181,7 @@ fn weight_gradient(
         }
     }
     // Dense positions, a matrix product per run of them.
+    let parallelism = gemm_parallelism();
     let mut j = 0;
     while j < positions {
         if !dense[j] {
@@ -234,6 +220,14 @@ fn weight_gradient(
         }
     }
     out
+}
+
+/// gemm's threads: as many as candle's matrix products use.
+fn gemm_parallelism() -> gemm::Parallelism {
+    match candle_core::utils::get_num_threads() {
+        0 | 1 => gemm::Parallelism::None,
+        threads => gemm::Parallelism::Rayon(threads),
+    }
 }
 
 fn frozen_input_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor> {

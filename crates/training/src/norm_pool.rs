@@ -55,16 +55,16 @@ pub struct NormReluPool {
 }
 
 /// A contiguous f32 argument's values.
-fn values<'a>(
+pub(crate) fn values<'a>(
     storage: &'a CpuStorage,
     layout: &Layout,
     what: &str,
 ) -> candle_core::Result<&'a [f32]> {
     let CpuStorage::F32(all) = storage else {
-        candle_core::bail!("norm-relu-pool: {what} must be f32");
+        candle_core::bail!("{what} must be f32");
     };
     if !layout.is_contiguous() {
-        candle_core::bail!("norm-relu-pool: {what} must be contiguous");
+        candle_core::bail!("{what} must be contiguous");
     }
     Ok(&all[layout.start_offset()..][..layout.shape().elem_count()])
 }
@@ -114,9 +114,9 @@ impl CustomOp3 for NormReluPool {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (channels, columns) = l1.shape().dims2()?;
-        let y = values(s1, l1, "conv outputs")?;
-        let gamma = values(s2, l2, "scale")?;
-        let beta = values(s3, l3, "shift")?;
+        let y = values(s1, l1, "norm-relu-pool: conv outputs")?;
+        let gamma = values(s2, l2, "norm-relu-pool: scale")?;
+        let beta = values(s3, l3, "norm-relu-pool: shift")?;
         let rows = self.rows();
         if gamma.len() != channels || beta.len() != channels || self.row_starts[rows] != columns {
             candle_core::bail!("norm-relu-pool: shapes disagree");
@@ -185,7 +185,7 @@ impl CustomOp3 for NormReluPool {
         let y_values = y.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
         let gamma_values = gamma.contiguous()?.to_vec1::<f32>()?;
         let grad = grad_res.contiguous()?.flatten_all()?.to_vec1::<f32>()?;
-        let saved = self.saved.lock().expect("norm-relu-pool state").clone();
+        let saved = self.saved.lock().expect("norm-relu-pool state");
         let group_of_row = self.group_of_rows();
         let groups: Vec<StatsGroup> = match &self.statistics {
             Statistics::Batch(groups) => groups.clone(),
