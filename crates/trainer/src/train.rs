@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::Device;
 use model::bundle::{sha256_hex, MODEL_FILE, TABLE_FILE, TOKENIZER_FILE};
 use serde::Serialize;
+use training::finish::Evaluation;
 pub use training::train::*;
 
 use crate::checkpoint;
@@ -274,44 +275,41 @@ fn interrupted_at(args: &TrainArgs, epoch: usize, step: usize, steps: usize) -> 
 }
 
 /// The model's name in its card: the bundle directory's.
-fn bundle_name(out: &Path) -> String {
+pub fn bundle_name(out: &Path) -> String {
     out.file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "intent-classifier".into())
 }
 
-/// Writes the bundle directory atomically, plus its evaluation JSON and plots.
+/// Writes the bundle directory atomically, plus its evaluation JSON, card and plots.
 pub fn write_bundle(out: &Path, trained: &Trained, embeddings: &Embeddings) -> Result<()> {
-    let metrics = serde_json::to_vec_pretty(&trained.meta.metrics)?;
-    let mut files = vec![
-        (MODEL_FILE, trained.model_bytes.clone()),
-        (TABLE_FILE, embeddings.table_bytes.clone()),
-        (TOKENIZER_FILE, embeddings.tokenizer_bytes.clone()),
-        ("evaluation.json", metrics),
-        (
-            training::model_card::MODEL_CARD_FILE,
-            trained.model_card(&bundle_name(out)).into_bytes(),
-        ),
-    ];
-    files.extend(trained.plots.iter().cloned());
+    let files = trained.evaluation.bundle_files(
+        [
+            (MODEL_FILE, trained.model_bytes.clone()),
+            (TABLE_FILE, embeddings.table_bytes.clone()),
+            (TOKENIZER_FILE, embeddings.tokenizer_bytes.clone()),
+        ],
+        &trained.description(),
+        &bundle_name(out),
+        &[],
+    )?;
     crate::output::write_dir_atomically(out, &files)
 }
 
 /// The validation and test reports and the calibration line, as both kinds print them.
-pub fn print_reports(
-    validation: &training::evaluate::Report,
-    test: &training::evaluate::Report,
-    calibration: &serde_json::Value,
-    temperature: f32,
-) {
+pub fn print_reports(evaluation: &Evaluation) {
     print!(
         "{}",
-        validation.render("validation (threshold chosen here)")
+        evaluation
+            .val_report
+            .render("validation (threshold chosen here)")
     );
-    print!("{}", test.render("test"));
+    print!("{}", evaluation.test_report.render("test"));
+    let calibration = &evaluation.metrics["calibration"];
     let figure = |split: &str, when: &str| calibration[split][when].as_f64().unwrap_or(f64::NAN);
     println!(
-        "calibration: temperature {temperature:.3}, ECE (15 bins) validation {:.4} -> {:.4}, test {:.4} -> {:.4}",
+        "calibration: temperature {:.3}, ECE (15 bins) validation {:.4} -> {:.4}, test {:.4} -> {:.4}",
+        evaluation.temperature,
         figure("validation", "before"),
         figure("validation", "after"),
         figure("test", "before"),
@@ -346,12 +344,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         })
         .map_err(|e| crate::interrupt::with_output_cleaned(e, &args.out))?;
     write_bundle(&args.out, &trained, &embeddings)?;
-    print_reports(
-        &trained.val_report,
-        &trained.test_report,
-        &trained.meta.metrics["calibration"],
-        trained.meta.temperature,
-    );
+    print_reports(&trained.evaluation);
     println!("wrote {}", args.out.display());
     Ok(())
 }

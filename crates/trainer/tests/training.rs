@@ -153,9 +153,9 @@ fn trained_tiny(extra: &[&str]) -> (Trained, Embeddings) {
     let emb = embeddings();
     let trained = train::train(&args(extra), &dataset(), &emb).unwrap();
     assert!(
-        trained.val_report.closed_set_accuracy >= 0.75,
+        trained.evaluation.val_report.closed_set_accuracy >= 0.75,
         "val accuracy {}",
-        trained.val_report.closed_set_accuracy
+        trained.evaluation.val_report.closed_set_accuracy
     );
     (trained, emb)
 }
@@ -438,9 +438,9 @@ fn text_like_negatives_and_label_smoothing_train() {
     ] {
         let trained = train::train(&args(&extra), &ds, &emb).unwrap();
         assert!(
-            trained.val_report.closed_set_accuracy >= 0.75,
+            trained.evaluation.val_report.closed_set_accuracy >= 0.75,
             "{extra:?}: val accuracy {}",
-            trained.val_report.closed_set_accuracy
+            trained.evaluation.val_report.closed_set_accuracy
         );
     }
     let Err(bad) = train::train(&args(&["--label-smoothing", "1.5"]), &ds, &emb) else {
@@ -467,9 +467,9 @@ fn typo_augmentation_is_seeded_changes_the_model_and_checks_its_rate() {
     );
     let trained = train::train(&args(&["--typo-rate", "0.25"]), &ds, &emb).unwrap();
     assert!(
-        trained.val_report.closed_set_accuracy >= 0.75,
+        trained.evaluation.val_report.closed_set_accuracy >= 0.75,
         "val accuracy {}",
-        trained.val_report.closed_set_accuracy
+        trained.evaluation.val_report.closed_set_accuracy
     );
     for rate in ["1.5", "-0.1", "NaN"] {
         let flag = format!("--typo-rate={rate}");

@@ -15,10 +15,10 @@ use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 use web_time::Instant;
 
-use crate::calibration;
 use crate::data::Dataset;
 use crate::evaluate::{self, ThresholdRule};
-use crate::model_card::{self, CardInputs, ThresholdChoice};
+use crate::finish::{self, Evaluation, ModelDescription, ThresholdSetting};
+use crate::model_card::CardKind;
 use crate::network::{energy, BnStats, Network, RowInput};
 use crate::optim::AdamW;
 use crate::scripts::UnreadableReport;
@@ -478,17 +478,14 @@ pub struct Progress {
     pub next_negative: usize,
 }
 
-/// A trained model before it is written: network, metadata, dataset and embeddings.
+/// A trained model before it is written: network, metadata, figures and sources.
 pub struct Trained {
     pub network: Network,
     pub meta: BundleMeta,
     pub model_bytes: Vec<u8>,
-    pub val_report: evaluate::Report,
-    pub test_report: evaluate::Report,
-    /// SVG plots of the test split (validation when there is no test split).
-    pub plots: Vec<(&'static str, Vec<u8>)>,
-    /// How the threshold was set, the data's and the table's sources: for the model card.
-    pub threshold_choice: ThresholdChoice,
+    /// Threshold, temperature, reports, metrics and plots, measured on the bundle as it ships.
+    pub evaluation: Evaluation,
+    /// The data's and the table's sources: for the model card.
     pub data_source: String,
     pub embedding_source: String,
     /// The training text's unknown word pieces by script, and the scripts read.
@@ -1028,17 +1025,16 @@ fn bundle_meta(
         temperature: 1.0,
         tokenizer_sha256: sha256_hex(&embeddings.tokenizer_bytes),
         table_sha256: sha256_hex(&embeddings.table_bytes),
-        training: serde_json::json!({
-            "config": config,
-            "data": dataset.source,
-            "train_sentences": dataset.train.len(),
-            "negative_sentences": dataset.negatives_train.len(),
-            "examples": suggestions(dataset),
-            "unix_time": web_time::SystemTime::now()
-                .duration_since(web_time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-        }),
+        training: {
+            let mut record = finish::training_record(dataset);
+            record.insert("config".into(), serde_json::json!(config));
+            record.insert("train_sentences".into(), dataset.train.len().into());
+            record.insert(
+                "negative_sentences".into(),
+                dataset.negatives_train.len().into(),
+            );
+            record.into()
+        },
         metrics: serde_json::Value::Null,
         spelling: match config.spelling {
             Spelling::Repair => model::spelling::vocabulary(dataset.training_texts()),
@@ -1049,8 +1045,7 @@ fn bundle_meta(
 }
 
 /// The trained network as the bundle ships it. The bundle's own forward pass (folded,
-/// quantized weights) chooses the threshold and the temperature and is what the reports,
-/// plots and card measure: what ships is what is measured.
+/// quantized weights) is what the after-fit stages ([`finish`]) measure.
 fn export(
     config: &TrainConfig,
     dataset: &Dataset,
@@ -1067,47 +1062,19 @@ fn export(
         tokenizer: &embeddings.tokenizer_bytes,
     })
     .map_err(|e| anyhow::anyhow!("the trained bundle does not load: {e}"))?;
-    let logits = |t: &str| classifier.logits(t);
-    let (val_known, val_unknown) = evaluate::score(&dataset.val, &dataset.negatives_val, logits);
-    meta.threshold = match config.threshold {
-        Some(t) => t,
-        None => evaluate::choose_threshold(config.threshold_rule, &val_known, &val_unknown),
+    let setting = ThresholdSetting {
+        fixed: config.threshold,
+        rule: config.threshold_rule,
     };
-    let (test_known, test_unknown) =
-        evaluate::score(&dataset.test, &dataset.negatives_test, logits);
-    let from_file = dataset.split_from_training;
-    let report = |known: &[evaluate::KnownScore], unknown: &[f32]| {
-        evaluate::report(&dataset.labels, known, unknown, meta.threshold, from_file)
-    };
-    let val_report = report(&val_known, &val_unknown);
-    let test_report = report(&test_known, &test_unknown);
-    let calibration = calibration::calibrate(
-        &calibration::scored(&dataset.val, logits),
-        &calibration::scored(&dataset.test, logits),
-        from_file,
-    );
-    meta.temperature = calibration.temperature;
-    meta.metrics = serde_json::json!({
-        "validation": val_report,
-        "test": test_report,
-        "calibration": calibration,
-    });
-    let plots = if test_known.is_empty() {
-        crate::plots::evaluation_plots(&val_known, &val_unknown, meta.threshold, "validation")
-    } else {
-        crate::plots::evaluation_plots(&test_known, &test_unknown, meta.threshold, "test")
-    };
+    let evaluation = Evaluation::of(dataset, setting, |t| classifier.logits(t));
+    meta.threshold = evaluation.threshold;
+    meta.temperature = evaluation.temperature;
+    meta.metrics = evaluation.metrics.clone();
     Ok(Trained {
         network,
         model_bytes: weights.serialize_as(&meta, dtype),
         meta,
-        val_report,
-        test_report,
-        plots,
-        threshold_choice: match config.threshold {
-            Some(_) => ThresholdChoice::Fixed,
-            None => ThresholdChoice::Rule(config.threshold_rule),
-        },
+        evaluation,
         data_source: dataset.source.clone(),
         embedding_source: embeddings.table_meta.source.clone(),
         unreadable: UnreadableReport::of(&embeddings.encoder, dataset.training_texts()),
@@ -1115,47 +1082,22 @@ fn export(
 }
 
 impl Trained {
-    /// README.md for the bundle: the Hugging Face model card (model_card.rs), `name` being
-    /// the model's (the bundle directory's, on the command line).
-    pub fn model_card(&self, name: &str) -> String {
-        model_card::render(&CardInputs {
-            kind: model_card::CardKind::TextCnn,
-            name,
+    /// What the model card says of the model beside its figures.
+    pub fn description(&self) -> ModelDescription<'_> {
+        ModelDescription {
+            kind: CardKind::TextCnn,
             labels: &self.meta.labels,
-            threshold: self.meta.threshold,
-            choice: self.threshold_choice,
             data_source: &self.data_source,
             embedding_source: &self.embedding_source,
-            splits: model_card::splits(&self.test_report, &self.val_report),
             scripts_read: &self.unreadable.read,
-        })
+        }
     }
-}
 
-/// Sentences of each intent kept in the bundle, so a page can suggest queries that fit the
-/// model (the demo's chips).
-const SUGGESTIONS_PER_INTENT: usize = 2;
-const SUGGESTED_NEGATIVES: usize = 4;
-
-/// `{ "known": [[text, intent], ...], "unknown": [text, ...] }` from the training split.
-pub fn suggestions(dataset: &Dataset) -> serde_json::Value {
-    let mut taken = vec![0usize; dataset.labels.len()];
-    let known: Vec<(&str, &str)> = dataset
-        .train
-        .iter()
-        .filter(|(_, label)| {
-            taken[*label] += 1;
-            taken[*label] <= SUGGESTIONS_PER_INTENT
-        })
-        .map(|(text, label)| (text.as_str(), dataset.labels[*label].as_str()))
-        .collect();
-    let unknown: Vec<&str> = dataset
-        .negatives_train
-        .iter()
-        .take(SUGGESTED_NEGATIVES)
-        .map(String::as_str)
-        .collect();
-    serde_json::json!({ "known": known, "unknown": unknown })
+    /// README.md for the bundle, `name` being the model's (the bundle directory's, on the
+    /// command line).
+    pub fn model_card(&self, name: &str) -> String {
+        self.evaluation.model_card(&self.description(), name)
+    }
 }
 
 #[cfg(test)]

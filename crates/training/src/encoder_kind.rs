@@ -1,0 +1,136 @@
+//! Training the sentence-encoder kind (`sentence_encoder`): the frozen encoder's vectors of
+//! the training sentences fit the linear head; the after-fit stages are every kind's
+//! ([`crate::finish`]). The encoder stays frozen, so this takes seconds to minutes, and it is
+//! the better kind when an intent has only a handful of examples.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use model::bundle::sha256_hex;
+use sentence_encoder::bundle::{self as encoder_bundle, EncoderBundleMeta};
+use sentence_encoder::{head, EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
+
+use crate::data::Dataset;
+use crate::finish::{self, Evaluation, ModelDescription, ThresholdSetting};
+use crate::model_card::CardKind;
+
+/// Sentences embedded per call: bounds the memory of one batch.
+const EMBED_BATCH: usize = 512;
+
+/// The encoder's files as a bundle carries them, and where they came from.
+pub struct EncoderSource {
+    pub encoder: Vec<u8>,
+    pub tokenizer: Vec<u8>,
+    /// Name and license, for the model card ("all-MiniLM-L6-v2 sentence encoder (Apache-2.0)").
+    pub description: String,
+}
+
+/// A fitted bundle before it is written.
+pub struct FittedEncoder {
+    pub meta: EncoderBundleMeta,
+    pub model_bytes: Vec<u8>,
+    pub evaluation: Evaluation,
+    data_source: String,
+    encoder_source: String,
+}
+
+impl FittedEncoder {
+    /// What the model card says of the model beside its figures.
+    pub fn description(&self) -> ModelDescription<'_> {
+        ModelDescription {
+            kind: CardKind::SentenceEncoder,
+            labels: &self.meta.labels,
+            data_source: &self.data_source,
+            embedding_source: &self.encoder_source,
+            scripts_read: &[],
+        }
+    }
+}
+
+/// Every distinct sentence of the dataset's evaluated and training splits, embedded once, in
+/// batches; `progress(done, total)` after each batch.
+pub fn embed_dataset<'a>(
+    encoder: &SentenceEncoder,
+    dataset: &'a Dataset,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<HashMap<&'a str, Vec<f32>>> {
+    let known = [&dataset.train, &dataset.val, &dataset.test];
+    let unknown = [&dataset.negatives_val, &dataset.negatives_test];
+    let mut texts: Vec<&str> = known
+        .iter()
+        .flat_map(|split| split.iter().map(|(t, _)| t.as_str()))
+        .chain(unknown.iter().flat_map(|s| s.iter().map(String::as_str)))
+        .collect();
+    texts.sort_unstable();
+    texts.dedup();
+    let mut vectors = HashMap::with_capacity(texts.len());
+    for chunk in texts.chunks(EMBED_BATCH) {
+        for (text, vector) in chunk.iter().zip(encoder.embed_all(chunk)?) {
+            vectors.insert(*text, vector);
+        }
+        progress(vectors.len(), texts.len());
+    }
+    Ok(vectors)
+}
+
+/// The head on the training vectors, then the after-fit stages over the bundle's logits.
+/// `vectors` holds every sentence of the dataset ([`embed_dataset`]).
+pub fn fit(
+    dataset: &Dataset,
+    source: &EncoderSource,
+    encoder: &SentenceEncoder,
+    vectors: &HashMap<&str, Vec<f32>>,
+    setting: ThresholdSetting,
+    seed: u64,
+) -> Result<FittedEncoder> {
+    let train_vectors: Vec<Vec<f32>> = dataset
+        .train
+        .iter()
+        .map(|(t, _)| vectors[t.as_str()].clone())
+        .collect();
+    let train_labels: Vec<usize> = dataset.train.iter().map(|(_, l)| *l).collect();
+    let head = head::fit(
+        &train_vectors,
+        &train_labels,
+        dataset.labels.len(),
+        encoder.dim(),
+    )?;
+    let evaluation = Evaluation::of(dataset, setting, |t| head.logits(&vectors[t]));
+    let mut training = finish::training_record(dataset);
+    training.insert("kind".into(), encoder_bundle::MODEL_FORMAT.into());
+    training.insert("encoder".into(), source.description.clone().into());
+    training.insert(
+        "head".into(),
+        "linear, trained from each intent's mean training vector".into(),
+    );
+    training.insert("threshold_rule".into(), serde_json::json!(setting.rule));
+    training.insert("seed".into(), seed.into());
+    let meta = EncoderBundleMeta {
+        format_version: encoder_bundle::FORMAT_VERSION,
+        labels: dataset.labels.clone(),
+        dim: encoder.dim(),
+        threshold: evaluation.threshold,
+        temperature: evaluation.temperature,
+        tokenizer_sha256: sha256_hex(&source.tokenizer),
+        encoder_sha256: sha256_hex(&source.encoder),
+        training: training.into(),
+        metrics: evaluation.metrics.clone(),
+        words: model::spelling::vocabulary(dataset.training_texts()),
+        scripts: model::script::written_in(dataset.train.iter().map(|(text, _)| text.as_str())),
+    };
+    let model_bytes = encoder_bundle::serialize(&meta, &head);
+    // What is written must load as a classifier, the page's way.
+    EncoderClassifier::load(EncoderBundleFiles {
+        model: &model_bytes,
+        encoder: &source.encoder,
+        tokenizer: &source.tokenizer,
+    })
+    .map_err(|e| anyhow::anyhow!("the fitted bundle does not load: {e}"))?;
+    Ok(FittedEncoder {
+        meta,
+        model_bytes,
+        evaluation,
+        data_source: dataset.source.clone(),
+        encoder_source: source.description.clone(),
+    })
+}
