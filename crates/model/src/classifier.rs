@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{check_hash, TABLE_FILE, TOKENIZER_FILE};
-use crate::decision::{decide, Classification};
+use crate::decision::Classification;
 use crate::familiar;
 use crate::forward::{ChannelEvidence, TextCnn};
+use crate::kind::{InferenceError, IntentModel, Reading};
 use crate::spelling::{Repaired, Speller};
 use crate::table::TableMeta;
 use crate::{BundleError, BundleFiles, BundleMeta, EmbeddingTable, ModelWeights, TextEncoder};
@@ -225,28 +226,71 @@ impl Classifier {
         }
     }
 
-    pub fn classify(&self, text: &str, options: &ClassifyOptions) -> Classification {
-        let threshold = options
-            .threshold
-            .filter(|t| !t.is_nan())
-            .unwrap_or(self.meta.threshold);
+    /// The query read: logits of the repaired text, unknown share, unfamiliar verdict.
+    fn reading(&self, text: &str) -> Reading {
         let read = self.read(text);
         let (ids, unknown_share) = self.encoder.encode_with_unknown_share(read.text());
-        let mut classification = decide(
-            &self.logits_for_ids(&ids),
-            &self.meta.labels,
-            threshold,
-            options.top_k,
-            self.meta.temperature,
-        )
-        .unless_unreadable(unknown_share)
-        .unless_unfamiliar(familiar::is_unfamiliar(
-            read.bounded,
-            &self.meta.scripts,
-            &self.speller,
-            |w| self.encoder.spells_whole(w),
-        ));
-        classification.repaired = read.repaired.map(|r| r.text);
-        classification
+        Reading {
+            logits: self.logits_for_ids(&ids),
+            unknown_share,
+            unfamiliar: familiar::is_unfamiliar(
+                read.bounded,
+                &self.meta.scripts,
+                &self.speller,
+                |w| self.encoder.spells_whole(w),
+            ),
+            repaired: read.repaired.map(|r| r.text),
+        }
+    }
+
+    /// [`IntentModel::classify`], which cannot fail for this kind.
+    pub fn classify(&self, text: &str, options: &ClassifyOptions) -> Classification {
+        self.decide(self.reading(text), options)
+    }
+}
+
+impl IntentModel for Classifier {
+    fn kind(&self) -> &'static str {
+        crate::bundle::MODEL_FORMAT
+    }
+
+    fn labels(&self) -> &[String] {
+        &self.meta.labels
+    }
+
+    fn threshold(&self) -> f32 {
+        self.meta.threshold
+    }
+
+    fn temperature(&self) -> f32 {
+        self.meta.temperature
+    }
+
+    fn text_encoder(&self) -> &TextEncoder {
+        &self.encoder
+    }
+
+    fn logits(&self, text: &str) -> Result<Vec<f32>, InferenceError> {
+        Ok(Classifier::logits(self, text))
+    }
+
+    fn token_ids(&self, text: &str) -> Vec<u32> {
+        self.encode(text)
+    }
+
+    fn read(&self, text: &str) -> Result<Reading, InferenceError> {
+        Ok(self.reading(text))
+    }
+
+    fn explains(&self) -> bool {
+        true
+    }
+
+    fn evidence(&self, text: &str) -> Option<Evidence> {
+        Some(Classifier::evidence(self, text))
+    }
+
+    fn features(&self, text: &str) -> Option<Vec<f32>> {
+        Some(Classifier::features(self, text))
     }
 }

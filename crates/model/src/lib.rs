@@ -3,8 +3,9 @@
 //! The pipeline, in the order data flows: text → token ids ([`text`]) → table rows
 //! ([`table`]) → conv branches → pooled features → logits ([`forward`], its hot loop in the
 //! `kernels` crate) → energy → decision ([`decision`]). [`bundle`] is the file format and
-//! [`classifier`] ties the stages together. No file system and no network here, so wasm can
-//! use all of it.
+//! [`classifier`] ties the stages together; [`kind`] is what every model kind does at
+//! inference, with the decision written once on top of it. No file system and no network
+//! here, so wasm can use all of it.
 
 pub mod architecture;
 pub mod bundle;
@@ -13,6 +14,7 @@ pub mod decision;
 pub mod error;
 pub mod familiar;
 pub mod forward;
+pub mod kind;
 pub mod script;
 pub mod spelling;
 pub mod table;
@@ -27,5 +29,6 @@ pub use decision::{Classification, Ranked, UNKNOWN_INTENT};
 pub use error::BundleError;
 /// The conv-max kernels, a crate of their own (see its manifest).
 pub use kernels;
+pub use kind::{IntentModel, Reading};
 pub use table::EmbeddingTable;
 pub use text::TextEncoder;

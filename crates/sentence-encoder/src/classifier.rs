@@ -1,10 +1,11 @@
-//! A loaded bundle of the sentence-encoder kind and `classify`, text to decision.
+//! A loaded bundle of the sentence-encoder kind, and what it does at inference
+//! ([`IntentModel`]; `classify` is every kind's).
 
 use model::bundle::{check_hash, TOKENIZER_FILE};
-use model::decision::decide;
 use model::familiar;
+use model::kind::{InferenceError, IntentModel, Reading};
 use model::spelling::Speller;
-use model::{BundleError, Classification, ClassifyOptions};
+use model::{BundleError, TextEncoder};
 
 use crate::bundle::{self, EncoderBundleFiles, EncoderBundleMeta};
 use crate::encoder::SentenceEncoder;
@@ -56,38 +57,68 @@ impl EncoderClassifier {
     }
 
     /// Logits in label order.
-    pub fn logits(&self, text: &str) -> candle_core::Result<Vec<f32>> {
-        Ok(self.logits_of_vector(&self.encoder.embed(text)?))
+    pub fn logits(&self, text: &str) -> Result<Vec<f32>, InferenceError> {
+        Ok(self.logits_of_vector(&self.encoder.embed(text).map_err(encoder_error)?))
     }
 
     /// Logits of a vector the encoder made ([`SentenceEncoder::embed_all`] for many texts).
     pub fn logits_of_vector(&self, vector: &[f32]) -> Vec<f32> {
         self.head.logits(vector)
     }
+}
 
-    /// The decision for `text`: the best intent, or unknown above the threshold or when
-    /// most of it is unknown word pieces or unfamiliar (the rules the TextCNN kind applies).
-    pub fn classify(
-        &self,
-        text: &str,
-        options: &ClassifyOptions,
-    ) -> candle_core::Result<Classification> {
+fn encoder_error(e: candle_core::Error) -> InferenceError {
+    InferenceError(format!("sentence encoder: {e}"))
+}
+
+/// No typo repair, evidence or features: the encoder reads the query whole.
+impl IntentModel for EncoderClassifier {
+    fn kind(&self) -> &'static str {
+        bundle::MODEL_FORMAT
+    }
+
+    fn labels(&self) -> &[String] {
+        &self.meta.labels
+    }
+
+    fn threshold(&self) -> f32 {
+        self.meta.threshold
+    }
+
+    fn temperature(&self) -> f32 {
+        self.meta.temperature
+    }
+
+    fn text_encoder(&self) -> &TextEncoder {
+        self.encoder.text()
+    }
+
+    fn logits(&self, text: &str) -> Result<Vec<f32>, InferenceError> {
+        EncoderClassifier::logits(self, text)
+    }
+
+    /// The encoder embeds the texts in one batch.
+    fn logits_of_many(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, InferenceError> {
+        let vectors = self.encoder.embed_all(texts).map_err(encoder_error)?;
+        Ok(vectors.iter().map(|v| self.logits_of_vector(v)).collect())
+    }
+
+    fn token_ids(&self, text: &str) -> Vec<u32> {
+        self.encoder.text().encode(text)
+    }
+
+    fn read(&self, text: &str) -> Result<Reading, InferenceError> {
         let text_encoder = self.encoder.text();
-        let unknown_share = text_encoder.unknown_pieces(text).share();
-        let unfamiliar = familiar::is_unfamiliar(
-            text_encoder.bounded(text),
-            &self.meta.scripts,
-            &self.words,
-            |w| text_encoder.spells_whole(w),
-        );
-        Ok(decide(
-            &self.logits(text)?,
-            &self.meta.labels,
-            options.threshold.unwrap_or(self.meta.threshold),
-            options.top_k,
-            self.meta.temperature,
-        )
-        .unless_unreadable(unknown_share)
-        .unless_unfamiliar(unfamiliar))
+        Ok(Reading {
+            logits: EncoderClassifier::logits(self, text)?,
+            unknown_share: text_encoder.unknown_pieces(text).share(),
+            unfamiliar: familiar::is_unfamiliar(
+                text_encoder.bounded(text),
+                &self.meta.scripts,
+                &self.words,
+                |w| text_encoder.spells_whole(w),
+            ),
+            repaired: None,
+        })
     }
 }

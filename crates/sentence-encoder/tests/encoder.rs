@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::BertModel;
 use model::bundle::{sha256_hex, MODEL_FILE, TOKENIZER_FILE};
-use model::{ClassifyOptions, TextEncoder};
+use model::{ClassifyOptions, IntentModel, TextEncoder};
 use sentence_encoder::bundle::{self, EncoderBundleMeta};
 use sentence_encoder::encoder_file::{self, ENCODER_FILE};
 use sentence_encoder::head::{self, Head};

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use std::collections::HashMap;
 
 use model::bundle::{MODEL_FILE, TABLE_FILE, TOKENIZER_FILE};
-use model::{BundleFiles, Classification, Classifier, ClassifyOptions};
+use model::{BundleFiles, Classifier, ClassifyOptions, IntentModel};
 use sentence_encoder::encoder_file::ENCODER_FILE;
 use sentence_encoder::{EncoderBundleFiles, EncoderClassifier};
 use trainer::interrupt::{self, Interrupted};
@@ -92,86 +92,35 @@ struct EvaluateArgs {
     plots: Option<PathBuf>,
 }
 
-/// A loaded bundle of either kind.
-enum Bundle {
-    TextCnn(Classifier),
-    SentenceEncoder(EncoderClassifier),
-}
-
-impl Bundle {
-    fn load(dir: &Path) -> Result<Self> {
-        let read = |f: &str| {
-            let p = dir.join(f);
-            std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))
-        };
-        let (model, tokenizer) = (read(MODEL_FILE)?, read(TOKENIZER_FILE)?);
-        let is_encoder = sentence_encoder::bundle::model_format(&model).as_deref()
-            == Some(sentence_encoder::bundle::MODEL_FORMAT);
-        let loaded = if is_encoder {
-            EncoderClassifier::load(EncoderBundleFiles {
-                model: &model,
-                encoder: &read(ENCODER_FILE)?,
-                tokenizer: &tokenizer,
-            })
-            .map(Self::SentenceEncoder)
-        } else {
-            Classifier::load(BundleFiles {
-                model: &model,
-                table: &read(TABLE_FILE)?,
-                tokenizer: &tokenizer,
-            })
-            .map(Self::TextCnn)
-        };
-        loaded.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
-    }
-
-    fn labels(&self) -> &[String] {
-        match self {
-            Self::TextCnn(c) => c.labels(),
-            Self::SentenceEncoder(c) => c.labels(),
-        }
-    }
-
-    fn threshold(&self) -> f32 {
-        match self {
-            Self::TextCnn(c) => c.meta().threshold,
-            Self::SentenceEncoder(c) => c.meta().threshold,
-        }
-    }
-
-    fn logits(&self, text: &str) -> Result<Vec<f32>> {
-        match self {
-            Self::TextCnn(c) => Ok(c.logits(text)),
-            Self::SentenceEncoder(c) => Ok(c.logits(text)?),
-        }
-    }
-
-    /// Logits of many texts, keyed by text (the encoder embeds them in batches).
-    fn all_logits<'a>(&self, texts: &[&'a str]) -> Result<HashMap<&'a str, Vec<f32>>> {
-        match self {
-            Self::TextCnn(c) => Ok(texts.iter().map(|&t| (t, c.logits(t))).collect()),
-            Self::SentenceEncoder(c) => {
-                let vectors = c.encoder().embed_all(texts)?;
-                Ok(texts
-                    .iter()
-                    .zip(vectors)
-                    .map(|(&t, v)| (t, c.logits_of_vector(&v)))
-                    .collect())
-            }
-        }
-    }
-
-    fn classify(&self, text: &str) -> Result<Classification> {
-        let options = ClassifyOptions::default();
-        match self {
-            Self::TextCnn(c) => Ok(c.classify(text, &options)),
-            Self::SentenceEncoder(c) => Ok(c.classify(text, &options)?),
-        }
-    }
+/// A bundle of either kind, loaded from `dir`: the model file's `format` names the kind.
+fn load_bundle(dir: &Path) -> Result<Box<dyn IntentModel>> {
+    let read = |f: &str| {
+        let p = dir.join(f);
+        std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))
+    };
+    let (model, tokenizer) = (read(MODEL_FILE)?, read(TOKENIZER_FILE)?);
+    let is_encoder = sentence_encoder::bundle::model_format(&model).as_deref()
+        == Some(sentence_encoder::bundle::MODEL_FORMAT);
+    let loaded: Result<Box<dyn IntentModel>, _> = if is_encoder {
+        EncoderClassifier::load(EncoderBundleFiles {
+            model: &model,
+            encoder: &read(ENCODER_FILE)?,
+            tokenizer: &tokenizer,
+        })
+        .map(|c| Box::new(c) as Box<dyn IntentModel>)
+    } else {
+        Classifier::load(BundleFiles {
+            model: &model,
+            table: &read(TABLE_FILE)?,
+            tokenizer: &tokenizer,
+        })
+        .map(|c| Box::new(c) as Box<dyn IntentModel>)
+    };
+    loaded.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))
 }
 
 fn write_logits(args: &LogitsArgs) -> Result<()> {
-    let bundle = Bundle::load(&args.bundle)?;
+    let bundle = load_bundle(&args.bundle)?;
     let text = std::fs::read_to_string(&args.texts)
         .with_context(|| format!("cannot read {}", args.texts.display()))?;
     let texts: Vec<String> = serde_json::from_str(&text)
@@ -182,22 +131,17 @@ fn write_logits(args: &LogitsArgs) -> Result<()> {
             let mut row = serde_json::json!({
                 "text": t,
                 "logits": bundle.logits(t)?,
-                "result": bundle.classify(t)?,
+                "result": bundle.classify(t, &ClassifyOptions::default())?,
+                "ids": bundle.token_ids(t),
             });
-            match &bundle {
-                Bundle::TextCnn(c) => {
-                    row["ids"] = c.encode(t).into();
-                    if args.features {
-                        row["features"] = c.features(t).into();
-                    }
-                }
-                Bundle::SentenceEncoder(c) => {
-                    row["ids"] = c.encoder().text().encode(t).into();
-                    anyhow::ensure!(
-                        !args.features,
-                        "--features: a sentence-encoder bundle has no pooled features"
-                    );
-                }
+            if args.features {
+                let features = bundle.features(t).with_context(|| {
+                    format!(
+                        "--features: a {} bundle has no pooled features",
+                        bundle.kind()
+                    )
+                })?;
+                row["features"] = features.into();
             }
             Ok(row)
         })
@@ -207,7 +151,7 @@ fn write_logits(args: &LogitsArgs) -> Result<()> {
 }
 
 fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
-    let bundle = Bundle::load(&args.bundle)?;
+    let bundle = load_bundle(&args.bundle)?;
     let ds = args.data.load(args.seed)?;
     anyhow::ensure!(
         ds.labels == bundle.labels(),
@@ -227,7 +171,11 @@ fn evaluate_bundle(args: &EvaluateArgs) -> Result<()> {
         .flat_map(|split| split.iter().map(|(t, _)| t.as_str()))
         .chain(unknown.iter().flat_map(|s| s.iter().map(String::as_str)))
         .collect();
-    let logits = bundle.all_logits(&texts)?;
+    let logits: HashMap<&str, Vec<f32>> = texts
+        .iter()
+        .copied()
+        .zip(bundle.logits_of_many(&texts)?)
+        .collect();
     let logits = |t: &str| logits[t].clone();
     let threshold = match args.threshold_rule {
         Some(rule) => {

@@ -3,7 +3,7 @@
 //! the same options and result as the TextCNN's `IntentClassifier`. Every failure is a
 //! JavaScript `Error` naming the file; nothing here panics on any input.
 
-use model::ClassifyOptions;
+use model::kind::{self, IntentModel};
 use sentence_encoder::{EncoderBundleFiles, EncoderClassifier};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -15,20 +15,6 @@ pub struct EncoderIntentClassifier {
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
     serde_json::to_string(value).map_err(|e| JsError::new(&format!("cannot convert result: {e}")))
-}
-
-fn options(json: Option<String>) -> Result<ClassifyOptions, JsError> {
-    let options = ClassifyOptions::from_json(json.as_deref()).map_err(|e| JsError::new(&e))?;
-    if options.evidence {
-        return Err(JsError::new(
-            "classify options: `evidence` explains a TextCNN's decision; a sentence-encoder model has none",
-        ));
-    }
-    Ok(options)
-}
-
-fn encoder_error(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&format!("sentence encoder: {e}"))
 }
 
 #[derive(Serialize)]
@@ -64,11 +50,10 @@ impl EncoderIntentClassifier {
     }
 
     /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
-    /// plus `reason` (`energy` or `unreadable`) when the result is unknown.
+    /// plus `reason` (`energy`, `unreadable` or `unfamiliar`) when the result is unknown.
     /// `options`: JSON of `{ topK?, threshold? }`.
     pub fn classify(&self, text: &str, options: Option<String>) -> Result<String, JsError> {
-        let options = self::options(options)?;
-        to_json(&self.inner.classify(text, &options).map_err(encoder_error)?)
+        kind::classify_json(&self.inner, text, options.as_deref()).map_err(|e| JsError::new(&e))
     }
 
     /// `classify` for each text, in order.
@@ -78,24 +63,21 @@ impl EncoderIntentClassifier {
         texts: Vec<String>,
         options: Option<String>,
     ) -> Result<String, JsError> {
-        let options = self::options(options)?;
-        let results = texts
-            .iter()
-            .map(|t| self.inner.classify(t, &options))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(encoder_error)?;
-        to_json(&results)
+        kind::classify_batch_json(&self.inner, &texts, options.as_deref())
+            .map_err(|e| JsError::new(&e))
     }
 
     /// Raw logits, in label order.
     pub fn logits(&self, text: &str) -> Result<Vec<f32>, JsError> {
-        self.inner.logits(text).map_err(encoder_error)
+        self.inner
+            .logits(text)
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Token ids the encoder reads for `text`.
     #[wasm_bindgen(js_name = tokenIds)]
     pub fn token_ids(&self, text: &str) -> Vec<u32> {
-        self.inner.encoder().text().encode(text)
+        self.inner.token_ids(text)
     }
 
     /// Kind, labels, threshold, vector width, training settings and metrics.
@@ -103,7 +85,7 @@ impl EncoderIntentClassifier {
         let meta = self.inner.meta();
         let text = self.inner.encoder().text();
         to_json(&Info {
-            kind: sentence_encoder::bundle::MODEL_FORMAT,
+            kind: self.inner.kind(),
             labels: &meta.labels,
             threshold: meta.threshold,
             dim: meta.dim,

@@ -2,7 +2,8 @@
 //! from the three bundle files' bytes, then `classify(text, options)`. Every failure is a
 //! JavaScript `Error` naming the file; nothing here panics on any input.
 
-use model::{BundleFiles, Classifier, ClassifyOptions};
+use model::kind::{self, IntentModel};
+use model::{BundleFiles, Classifier};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -11,21 +12,8 @@ pub struct IntentClassifier {
     inner: Classifier,
 }
 
-// Results and options cross the boundary as JSON text (classifier.js parses and writes it):
-// one string copy each way, and no per-field JavaScript calls or their glue in the module.
 fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
     serde_json::to_string(value).map_err(|e| JsError::new(&format!("cannot convert result: {e}")))
-}
-
-fn options(json: Option<String>) -> Result<ClassifyOptions, JsError> {
-    ClassifyOptions::from_json(json.as_deref()).map_err(|e| JsError::new(&e))
-}
-
-#[derive(Serialize)]
-struct WithEvidence<'a> {
-    #[serde(flatten)]
-    result: &'a model::Classification,
-    evidence: model::classifier::Evidence,
 }
 
 #[derive(Serialize)]
@@ -58,21 +46,12 @@ impl IntentClassifier {
     }
 
     /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
-    /// plus `repaired` (the text as read) when typos were repaired, `reason` (`energy` or
-    /// `unreadable`) when the result is unknown, and `evidence` (which
+    /// plus `repaired` (the text as read) when typos were repaired, `reason` (`energy`,
+    /// `unreadable` or `unfamiliar`) when the result is unknown, and `evidence` (which
     /// tokens drove the top intent) when `options.evidence`.
     /// `options`: JSON of `{ topK?, threshold?, evidence? }`.
     pub fn classify(&self, text: &str, options: Option<String>) -> Result<String, JsError> {
-        let options = self::options(options)?;
-        let result = self.inner.classify(text, &options);
-        if options.evidence {
-            to_json(&WithEvidence {
-                result: &result,
-                evidence: self.inner.evidence(text),
-            })
-        } else {
-            to_json(&result)
-        }
+        kind::classify_json(&self.inner, text, options.as_deref()).map_err(|e| JsError::new(&e))
     }
 
     /// `classify` for each text, in order.
@@ -82,12 +61,8 @@ impl IntentClassifier {
         texts: Vec<String>,
         options: Option<String>,
     ) -> Result<String, JsError> {
-        let options = self::options(options)?;
-        let results: Vec<_> = texts
-            .iter()
-            .map(|t| self.inner.classify(t, &options))
-            .collect();
-        to_json(&results)
+        kind::classify_batch_json(&self.inner, &texts, options.as_deref())
+            .map_err(|e| JsError::new(&e))
     }
 
     /// Raw logits, in label order.
@@ -111,7 +86,7 @@ impl IntentClassifier {
     pub fn info(&self) -> Result<String, JsError> {
         let meta = self.inner.meta();
         to_json(&Info {
-            kind: model::bundle::MODEL_FORMAT,
+            kind: self.inner.kind(),
             labels: &meta.labels,
             threshold: meta.threshold,
             architecture: &meta.architecture,
