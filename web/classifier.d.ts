@@ -212,6 +212,10 @@ export interface WorkerClassifier {
 export declare const BUNDLE_FILES: Readonly<{ model: string; table: string; encoder: string; tokenizer: string }>;
 /** The Cache API bucket that holds bundle files. */
 export declare const CACHE_NAME: string;
+/** The `format` a TextCNN bundle's model.safetensors names (`info().kind`). */
+export declare const TEXTCNN_FORMAT: 'textcnn-intent';
+/** The `format` a sentence-encoder bundle's model.safetensors names (`info().kind`). */
+export declare const ENCODER_FORMAT: 'sentence-encoder-intent';
 
 /**
  * Loads the bundle in `modelBaseUrl` (a directory with model.safetensors, tokenizer.json

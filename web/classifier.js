@@ -17,7 +17,7 @@ import { openSource, platform } from './sources.js';
 
 export { env } from './hub.js';
 export {
-  BUNDLE_FILES, CACHE_NAME, Classifier, ENCODER_FORMAT, bundleLayout, classifierFromFiles,
+  BUNDLE_FILES, CACHE_NAME, Classifier, ENCODER_FORMAT, TEXTCNN_FORMAT, bundleLayout, classifierFromFiles,
   describeValue, detectKernel, initWasm, safetensorsMetadata, wasmMemoryBytes,
 } from './core.js';
 

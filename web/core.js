@@ -14,30 +14,56 @@ export const BUNDLE_FILES = Object.freeze({
   tokenizer: 'tokenizer.json',
 });
 
+/** The `format` of a TextCNN bundle's model.safetensors (crates/model/src/bundle.rs). */
+export const TEXTCNN_FORMAT = 'textcnn-intent';
 /** The `format` of a sentence-encoder bundle's model.safetensors (crates/sentence-encoder). */
 export const ENCODER_FORMAT = 'sentence-encoder-intent';
+
+// The sentence-encoder kind keeps its metadata as one JSON value under `meta`.
+function encoderMeta(meta) {
+  try {
+    return JSON.parse(meta?.meta) ?? {};
+  } catch {
+    return {}; // The wasm loader names the problem.
+  }
+}
+
+/**
+ * Each model kind, by the `format` its model.safetensors names: the files it loads beside
+ * the model (roles of BUNDLE_FILES), the sha256 the model records for each, the wasm build
+ * that runs it (for a TextCNN, the kernel's), and how that build's classifier is made. A new
+ * kind is one entry here and its glue in useGlue (classifier.js, worker.js).
+ */
+const KINDS = {
+  [TEXTCNN_FORMAT]: {
+    roles: ['table', 'tokenizer'],
+    hashes: (meta) => ({ table: meta?.table_sha256, tokenizer: meta?.tokenizer_sha256 }),
+    build: (kernel) => kernel,
+    create: (wasm, files) => new wasm.IntentClassifier(files.model, files.table, files.tokenizer),
+  },
+  [ENCODER_FORMAT]: {
+    roles: ['encoder', 'tokenizer'],
+    hashes: (meta) => {
+      const recorded = encoderMeta(meta);
+      return { encoder: recorded.encoder_sha256, tokenizer: recorded.tokenizer_sha256 };
+    },
+    build: () => 'encoder',
+    create: (wasm, files) => new wasm.EncoderIntentClassifier(files.model, files.encoder, files.tokenizer),
+  },
+};
+
+/** The kind a model file's metadata names; the TextCNN's, whose loader names what is wrong, for any other. */
+function kindOf(meta) {
+  return KINDS[meta?.format] ?? KINDS[TEXTCNN_FORMAT];
+}
 
 /**
  * What the model file's metadata says of its bundle: the files besides the model ('table'
  * or 'encoder', and 'tokenizer') and the sha256 it records for each.
  */
 export function bundleLayout(meta) {
-  if (meta?.format === ENCODER_FORMAT) {
-    let recorded = {};
-    try {
-      recorded = JSON.parse(meta.meta);
-    } catch {
-      // The wasm loader names the problem.
-    }
-    return {
-      roles: ['encoder', 'tokenizer'],
-      hashes: { encoder: recorded.encoder_sha256, tokenizer: recorded.tokenizer_sha256 },
-    };
-  }
-  return {
-    roles: ['table', 'tokenizer'],
-    hashes: { table: meta?.table_sha256, tokenizer: meta?.tokenizer_sha256 },
-  };
+  const kind = kindOf(meta);
+  return { roles: kind.roles, hashes: kind.hashes(meta) };
 }
 
 // A minimal module using one relaxed-SIMD instruction (f32x4.relaxed_madd): browsers that
@@ -353,14 +379,13 @@ async function fetchBundle(source, useCache) {
   return { files, cached, store };
 }
 
-/** The wasm object for a bundle's files: the sentence-encoder kind's or the TextCNN's. */
+/** The wasm object for a bundle's files, of the kind its model file names. */
 async function wasmClassifier(files, kernel, compiled) {
-  if (files.encoder) {
-    const wasm = await initWasm('encoder');
-    return new wasm.EncoderIntentClassifier(files.model, files.encoder, files.tokenizer);
-  }
-  const wasm = await initWasm(kernel, compiled);
-  return new wasm.IntentClassifier(files.model, files.table, files.tokenizer);
+  const kind = kindOf(safetensorsMetadata(files.model));
+  const chosen = kernel ?? detectKernel();
+  const build = kind.build(chosen);
+  // `compiled` is the kernel's build, compiled on the page for a worker.
+  return kind.create(await initWasm(build, build === chosen ? compiled : undefined), files);
 }
 
 /** Bytes per file, for info(). */

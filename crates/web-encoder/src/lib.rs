@@ -49,9 +49,8 @@ impl EncoderIntentClassifier {
         Ok(Self { inner })
     }
 
-    /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
-    /// plus `reason` (`energy`, `unreadable` or `unfamiliar`) when the result is unknown.
-    /// `options`: JSON of `{ topK?, threshold? }`.
+    /// JSON of `model::Classification` (plus `evidence` when asked, where the kind explains);
+    /// `options`: JSON of `model::ClassifyOptions` (see `model::kind::classify_json`).
     pub fn classify(&self, text: &str, options: Option<String>) -> Result<String, JsError> {
         kind::classify_json(&self.inner, text, options.as_deref()).map_err(|e| JsError::new(&e))
     }

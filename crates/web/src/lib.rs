@@ -45,11 +45,8 @@ impl IntentClassifier {
         Ok(Self { inner })
     }
 
-    /// JSON of `{ intent, known, confidence, energy, threshold, top: [{ intent, probability }] }`,
-    /// plus `repaired` (the text as read) when typos were repaired, `reason` (`energy`,
-    /// `unreadable` or `unfamiliar`) when the result is unknown, and `evidence` (which
-    /// tokens drove the top intent) when `options.evidence`.
-    /// `options`: JSON of `{ topK?, threshold?, evidence? }`.
+    /// JSON of `model::Classification` (plus `evidence` when asked, where the kind explains);
+    /// `options`: JSON of `model::ClassifyOptions` (see `model::kind::classify_json`).
     pub fn classify(&self, text: &str, options: Option<String>) -> Result<String, JsError> {
         kind::classify_json(&self.inner, text, options.as_deref()).map_err(|e| JsError::new(&e))
     }
