@@ -151,14 +151,15 @@ try {
 
   const pkg = results.kernel.includes('relaxed') ? 'web/pkg-relaxed' : 'web/pkg';
   const files = {
-    // The page asks for the TextCNN's module before the model file says the kind.
-    [`wasm (${pkg})`]: `${pkg}/intent_web_bg.wasm`,
-    'JS glue': `${pkg}/intent_web.js`,
+    // A page fetches the wasm of the kind its model file names, and no other.
     ...(results.encoder ? {
       'wasm (web/pkg-encoder)': 'web/pkg-encoder/intent_encoder_web_bg.wasm',
       'JS glue (encoder)': 'web/pkg-encoder/intent_encoder_web.js',
-    } : {}),
-    'classifier.js': 'web/classifier.js',
+    } : {
+      [`wasm (${pkg})`]: `${pkg}/intent_web_bg.wasm`,
+      'JS glue': `${pkg}/intent_web.js`,
+    }),
+    'classifier.js + core.js': ['web/classifier.js', 'web/core.js'],
     'sources.js + hub.js': ['web/sources.js', 'web/hub.js'],
     'model.safetensors': `${MODEL}model.safetensors`,
     [results.encoder ? 'encoder.safetensors' : 'table.safetensors']: `${MODEL}${results.encoder ? 'encoder' : 'table'}.safetensors`,

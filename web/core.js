@@ -135,6 +135,15 @@ async function instantiate(glue, url, early) {
   }
 }
 
+/** The `kernel` option, checked before anything is fetched; the detected one when not given. */
+function chosenKernel(kernel) {
+  if (kernel === undefined) return detectKernel();
+  if (kernel !== 'relaxed' && kernel !== 'simd128') {
+    throw new TypeError(`kernel: expected 'relaxed' or 'simd128', got ${kernel}`);
+  }
+  return kernel;
+}
+
 /** The wasm URL of `kernel`'s build, or a TypeError naming the value. */
 function wasmUrl(kernel) {
   const url = WASM[kernel];
@@ -310,17 +319,23 @@ async function cachedCopy(cache, fileUrl) {
   return key && { key: key.url, sha256: key.url.slice(prefix.length) };
 }
 
+// The files every kind loads besides the model: asked for before the model names the kind.
+const SHARED_ROLES = Object.values(KINDS)
+  .map((kind) => kind.roles)
+  .reduce((shared, roles) => shared.filter((role) => roles.includes(role)));
+
 /**
- * Fetches the three files, all at once. model.safetensors is always asked of the server
- * (revalidated: it is the smallest and names the others' hashes); table and tokenizer come
- * from the cache when a copy is there, and that copy is used only if its hash is the one the
- * model names (else the file is fetched after all). Waiting for the model before asking for
- * the others would put a round trip in front of the large downloads; on a first visit (no
- * cache yet) not even a cache lookup comes before them. Returns
+ * Fetches the bundle's files. model.safetensors is always asked of the server (revalidated:
+ * it is the smallest, names the kind and the others' hashes); the tokenizer, which every kind
+ * reads, is asked for at the same time, so on a first visit (no cache yet) not even a cache
+ * lookup comes before it. The kind's own files (the table, or the encoder) are asked for once
+ * the model names the kind, so that a page never downloads another kind's file; `onKind(kind)`
+ * is called then, for the caller to start the kind's wasm. Cached copies are used only if
+ * their hash is the one the model names (else the file is fetched after all). Returns
  * { files, cached, store } where store() saves the fetched ones once the wasm loader has
  * verified them.
  */
-async function fetchBundle(source, useCache) {
+async function fetchBundle(source, useCache, onKind = () => {}) {
   const url = source.url;
   const modelBytes = source.read(BUNDLE_FILES.model, { cache: 'no-cache' });
   modelBytes.catch(() => {}); // awaited below
@@ -337,11 +352,11 @@ async function fetchBundle(source, useCache) {
     started[role].catch(() => {});
     return started[role];
   };
-  // Most bundles are TextCNNs: their files are asked for before the model says so.
-  start('table');
-  start('tokenizer');
+  SHARED_ROLES.forEach(start);
   const model = await modelBytes;
-  const layout = bundleLayout(safetensorsMetadata(model));
+  const meta = safetensorsMetadata(model);
+  onKind(kindOf(meta));
+  const layout = bundleLayout(meta);
   const files = { model };
   const cached = [];
   const fresh = [];
@@ -412,16 +427,21 @@ function card(info) {
 export async function prefetch(source, options) {
   const started = performance.now();
   const since = () => performance.now() - started;
-  const kernel = options.kernel ?? detectKernel();
+  const kernel = chosenKernel(options.kernel);
   const stages = {};
-  const [module, bundle] = await Promise.all([
-    compileWasm(kernel).then((m) => ((stages.wasmMs = since()), m)),
-    fetchBundle(source, options.cache ?? true).then((b) => ((stages.filesMs = since()), b)),
-  ]);
+  let build;
+  let module;
+  const bundle = await fetchBundle(source, options.cache ?? true, (kind) => {
+    build = kind.build(kernel);
+    module = compileWasm(build).then((m) => ((stages.wasmMs = since()), m));
+    module.catch(() => {}); // awaited below, once the files are in
+  });
+  stages.filesMs = since();
   return {
     files: bundle.files,
-    module,
-    fetched: { kernel, stages, cached: bundle.cached, elapsedMs: since() },
+    module: await module,
+    // The worker's `kernel` is the build compiled here, so it uses `module`.
+    fetched: { kernel: build, stages, cached: bundle.cached, elapsedMs: since() },
     bundle,
   };
 }
@@ -431,12 +451,15 @@ export async function loadHere(source, options) {
   const started = performance.now();
   const since = () => performance.now() - started;
   const stages = {};
-  // The TextCNN's module downloads beside the bundle; a sentence-encoder bundle loads its own.
-  const kernel = options.kernel ?? detectKernel();
-  const [, bundle] = await Promise.all([
-    initWasm(kernel).then(() => (stages.wasmMs = since())),
-    fetchBundle(source, options.cache ?? true).then((b) => ((stages.filesMs = since()), b)),
-  ]);
+  // The kind's wasm downloads beside its files, from when the model file names the kind.
+  const kernel = chosenKernel(options.kernel);
+  let wasm;
+  const bundle = await fetchBundle(source, options.cache ?? true, (kind) => {
+    wasm = initWasm(kind.build(kernel)).then(() => (stages.wasmMs = since()));
+    wasm.catch(() => {}); // awaited below, once the files are in
+  });
+  stages.filesMs = since();
+  await wasm;
   const setupStarted = performance.now();
   const inner = await wasmClassifier(bundle.files, kernel);
   stages.setupMs = performance.now() - setupStarted;

@@ -130,7 +130,10 @@ export async function openDemo(env, query = '') {
   const errors = [];
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('pageerror', (e) => errors.push(String(e)));
+  // Paths the page and its workers asked for, to check what a page downloads.
+  const requested = [];
+  page.context().on('request', (r) => requested.push(new URL(r.url()).pathname));
   await page.goto(`${env.baseUrl}index.html${query}`);
   await page.evaluate(() => window.classifierReady);
-  return { page, errors };
+  return { page, errors, requested };
 }
