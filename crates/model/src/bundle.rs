@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::script::Script;
+use crate::tensor_codec::{
+    decode_f16, decode_f32, dequantize_rows, f16_bytes, f32_bytes, i8_bytes, quantize_rows,
+};
 use crate::{Architecture, BundleError};
 
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -302,8 +305,8 @@ impl ModelWeights {
             let is_bias = shape.len() == 1;
             match dtype {
                 Dtype::I8 if !is_bias => {
-                    let (q, scale) = quantize_rows(values, shape[0]);
-                    stored.push((name.clone(), Dtype::I8, shape.clone(), q));
+                    let (q, scale) = quantize_rows(values, values.len() / shape[0].max(1));
+                    stored.push((name.clone(), Dtype::I8, shape.clone(), i8_bytes(&q)));
                     stored.push((
                         names::scale(name),
                         Dtype::F32,
@@ -319,35 +322,6 @@ impl ModelWeights {
         }
         serialize_tensors(stored, meta.to_map())
     }
-}
-
-/// Symmetric int8 with one scale per output row (max |x| of the row maps to 127).
-pub fn quantize_rows(values: &[f32], rows: usize) -> (Vec<u8>, Vec<f32>) {
-    let mut q = Vec::with_capacity(values.len());
-    let mut scales = Vec::with_capacity(rows);
-    for row in values.chunks_exact(values.len() / rows.max(1)) {
-        let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-        scales.push(scale);
-        q.extend(
-            row.iter()
-                .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8),
-        );
-    }
-    (q, scales)
-}
-
-/// Little-endian bytes of `values` (the safetensors byte order).
-pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-/// Little-endian IEEE half-precision bytes of `values`, each rounded to the nearest half.
-pub fn f16_bytes(values: &[f32]) -> Vec<u8> {
-    values
-        .iter()
-        .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
-        .collect()
 }
 
 /// Writes named tensors (name, dtype, shape, little-endian bytes) and metadata as safetensors.
@@ -400,31 +374,13 @@ pub fn read_weights(
     if view.dtype() == Dtype::I8 {
         check_view(&view, file, name, Dtype::I8, shape)?;
         let scales = read_f32(st, file, &names::scale(name), &shape[..1])?;
-        let per_row = view.data().len() / shape[0];
-        let values = view
-            .data()
-            .chunks_exact(per_row)
-            .zip(&scales)
-            .flat_map(|(row, &s)| row.iter().map(move |&b| b as i8 as f32 * s))
-            .collect();
-        return checked_values(values, file, name);
+        return checked_values(dequantize_rows(view.data(), &scales), file, name);
     }
     if view.dtype() != Dtype::F16 {
         return read_f32(st, file, name, shape);
     }
     check_view(&view, file, name, Dtype::F16, shape)?;
-    let values = view
-        .data()
-        .chunks_exact(2)
-        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-        .collect();
-    checked_values(values, file, name)
-}
-
-fn decode_f32(data: &[u8]) -> Vec<f32> {
-    data.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    checked_values(decode_f16(view.data()), file, name)
 }
 
 /// Refuses non-finite and implausibly large values, naming the tensor and index.

@@ -2,8 +2,8 @@
 //!
 //! The pipeline, in the order data flows: text → token ids ([`text`]) → table rows
 //! ([`table`]) → conv branches → pooled features → logits ([`forward`], its hot loop in the
-//! `kernels` crate) → energy → decision ([`decision`]). [`bundle`] is the file format and
-//! [`classifier`] ties the stages together. No file system and no network here, so wasm can
+//! `kernels` crate) → energy → decision ([`decision`]). [`bundle`] is the file format ([`tensor_codec`] its
+//! values' bytes) and [`classifier`] ties the stages together. No file system and no network here, so wasm can
 //! use all of it.
 
 pub mod architecture;
@@ -16,6 +16,7 @@ pub mod forward;
 pub mod script;
 pub mod spelling;
 pub mod table;
+pub mod tensor_codec;
 #[doc(hidden)]
 pub mod testkit;
 pub mod text;

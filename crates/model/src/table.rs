@@ -14,6 +14,9 @@ use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{check_view, serialize_tensors, TABLE_FILE};
+use crate::tensor_codec::{
+    decode_f16, f16_bytes, f32_bytes, i8_bytes, i8_values, quantize_rows, round_f16,
+};
 use crate::BundleError;
 
 pub const CODES: &str = "embeddings.codes";
@@ -122,17 +125,7 @@ impl EmbeddingTable {
     /// Symmetric int8 with one scale per row: 4x the bytes of [`Self::quantize`], near-exact rows.
     pub fn quantize_int8(values: &[f32], dim: usize) -> Self {
         let rows = values.len() / dim;
-        let mut quantized = Vec::with_capacity(rows * dim);
-        let mut scale = Vec::with_capacity(rows);
-        for row in values.chunks_exact(dim) {
-            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let s = if max > 0.0 { max / 127.0 } else { 1.0 };
-            scale.push(s);
-            quantized.extend(
-                row.iter()
-                    .map(|v| (v / s).round().clamp(-127.0, 127.0) as i8),
-            );
-        }
+        let (quantized, scale) = quantize_rows(values, dim);
         Self {
             rows,
             dim,
@@ -253,7 +246,7 @@ impl EmbeddingTable {
                         CODEBOOKS.into(),
                         Dtype::F16,
                         vec![self.dim / sub_dim, *centroids, *sub_dim],
-                        crate::bundle::f16_bytes(codebooks),
+                        f16_bytes(codebooks),
                     ),
                 ],
                 meta.to_map(TABLE_FORMAT),
@@ -264,13 +257,13 @@ impl EmbeddingTable {
                         INT8_ROWS.into(),
                         Dtype::I8,
                         vec![self.rows, self.dim],
-                        quantized.iter().map(|&v| v as u8).collect(),
+                        i8_bytes(quantized),
                     ),
                     (
                         INT8_SCALES.into(),
                         Dtype::F32,
                         vec![self.rows],
-                        crate::bundle::f32_bytes(scale),
+                        f32_bytes(scale),
                     ),
                 ],
                 meta.to_map(INT8_FORMAT),
@@ -297,7 +290,7 @@ impl EmbeddingTable {
             rows: shape[0],
             dim: meta.dim,
             storage: Storage::Int8Rows {
-                quantized: q.data().iter().map(|&b| b as i8).collect(),
+                quantized: i8_values(q.data()),
                 scale,
             },
         })
@@ -343,11 +336,7 @@ impl EmbeddingTable {
         }
         let (subspaces, centroids, sub_dim) = (book_shape[0], book_shape[1], book_shape[2]);
         check_view(&books, TABLE_FILE, CODEBOOKS, Dtype::F16, &book_shape)?;
-        let codebooks: Vec<f32> = books
-            .data()
-            .chunks_exact(2)
-            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect();
+        let codebooks = decode_f16(books.data());
         if let Some(pos) = codebooks.iter().position(|v| !v.is_finite()) {
             return Err(err(format!(
                 "tensor `{CODEBOOKS}` holds a non-finite value ({}) at index {pos}",
@@ -386,10 +375,6 @@ impl EmbeddingTable {
             meta,
         ))
     }
-}
-
-fn round_f16(v: f32) -> f32 {
-    half::f16::from_f32(v).to_f32()
 }
 
 /// Index and squared distance of the centroid in `book` ([k, d]) nearest to `point`.

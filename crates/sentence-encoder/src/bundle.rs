@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 
-use model::bundle::{check_format, f32_bytes, read_f32, serialize_tensors, MODEL_FILE};
+use model::bundle::{check_format, read_f32, serialize_tensors, MODEL_FILE};
 use model::script::Script;
+use model::tensor_codec::f32_bytes;
 use model::BundleError;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};

@@ -6,9 +6,8 @@
 use std::collections::{HashMap, HashSet};
 
 use candle_transformers::models::bert::Config;
-use model::bundle::{
-    check_format, f32_bytes, names, quantize_rows, read_weights, serialize_tensors,
-};
+use model::bundle::{check_format, names, read_weights, serialize_tensors};
+use model::tensor_codec::{f32_bytes, i8_bytes, quantize_rows};
 use model::BundleError;
 use safetensors::{Dtype, SafeTensors};
 
@@ -46,8 +45,8 @@ pub fn quantize(config_json: &str, checkpoint: &[u8]) -> Result<Vec<u8>, BundleE
             .to_vec();
         let values = read_weights(&st, CHECKPOINT, name, &shape)?;
         if shape.len() == 2 {
-            let (q, scales) = quantize_rows(&values, shape[0]);
-            stored.push((name.to_string(), Dtype::I8, shape.clone(), q));
+            let (q, scales) = quantize_rows(&values, values.len() / shape[0].max(1));
+            stored.push((name.to_string(), Dtype::I8, shape.clone(), i8_bytes(&q)));
             stored.push((
                 names::scale(name),
                 Dtype::F32,
