@@ -13,6 +13,7 @@ pub mod decision;
 pub mod error;
 pub mod familiar;
 pub mod forward;
+pub mod math;
 pub mod script;
 pub mod spelling;
 pub mod table;

@@ -14,6 +14,7 @@ use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{check_view, serialize_tensors, TABLE_FILE};
+use crate::math::argmax;
 use crate::tensor_codec::{
     decode_f16, f16_bytes, f32_bytes, i8_bytes, i8_values, quantize_rows, round_f16,
 };
@@ -417,9 +418,7 @@ fn kmeans(points: &[f32], d: usize, k: usize) -> Vec<f32> {
         }
         for c in 0..k {
             if counts[c] == 0 {
-                let far = (0..n)
-                    .max_by(|&a, &b| distance[a].total_cmp(&distance[b]))
-                    .unwrap_or(0);
+                let far = argmax(&distance).unwrap_or(0);
                 book[c * d..][..d].copy_from_slice(&points[far * d..][..d]);
                 distance[far] = 0.0;
             } else {
