@@ -44,11 +44,6 @@ pub mod names {
         format!("{name}_scale")
     }
     pub const CLASSIFIER_BIAS: &str = "classifier.bias";
-
-    /// Training-time (unfolded) parameters of branch `i`: `conv.weight`, `bn.running_mean`, ...
-    pub fn branch_param(i: usize, param: &str) -> String {
-        format!("branches.{i}.{param}")
-    }
 }
 
 /// The raw bytes of a bundle's three files, as fetched or read from disk.
