@@ -14,6 +14,7 @@ pub mod error;
 pub mod familiar;
 pub mod forward;
 pub mod math;
+pub mod safetensors_file;
 pub mod script;
 pub mod spelling;
 pub mod table;

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{check_view, serialize_tensors, TABLE_FILE};
+use crate::bundle::TABLE_FILE;
 use crate::math::argmax;
+use crate::safetensors_file::{check_view, open, read_f32, serialize_tensors};
 use crate::tensor_codec::{
     decode_f16, f16_bytes, f32_bytes, i8_bytes, i8_values, quantize_rows, round_f16,
 };
@@ -286,7 +287,7 @@ impl EmbeddingTable {
             )));
         }
         check_view(&q, TABLE_FILE, INT8_ROWS, Dtype::I8, &shape)?;
-        let scale = crate::bundle::read_f32(st, TABLE_FILE, INT8_SCALES, &[shape[0]])?;
+        let scale = read_f32(st, TABLE_FILE, INT8_SCALES, &[shape[0]])?;
         Ok(Self {
             rows: shape[0],
             dim: meta.dim,
@@ -300,23 +301,10 @@ impl EmbeddingTable {
     /// Parses and checks `table.safetensors` bytes.
     pub fn parse(bytes: &[u8]) -> Result<(Self, TableMeta), BundleError> {
         let err = |p: String| BundleError::new(TABLE_FILE, p);
-        let (_, header) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| err(format!("not a safetensors file ({e})")))?;
-        let meta = TableMeta::from_map(
-            header
-                .metadata()
-                .as_ref()
-                .ok_or_else(|| err("no metadata".into()))?,
-        )?;
-        let st = SafeTensors::deserialize(bytes)
-            .map_err(|e| err(format!("not a safetensors file ({e})")))?;
-        if header
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("format"))
-            .map(String::as_str)
-            == Some(INT8_FORMAT)
-        {
+        let (map, st) = open(bytes, TABLE_FILE)?;
+        let map = map.ok_or_else(|| err("no metadata".into()))?;
+        let meta = TableMeta::from_map(&map)?;
+        if map.get("format").map(String::as_str) == Some(INT8_FORMAT) {
             return Ok((Self::parse_int8(&st, &meta)?, meta));
         }
         let books = st

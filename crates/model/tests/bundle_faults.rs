@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use model::bundle::{self, BundleMeta};
-use model::tensor_codec;
 use model::testkit::{tiny_architecture, tiny_meta, tiny_table, tiny_weights, TINY_TOKENIZER};
+use model::{safetensors_file, tensor_codec};
 use model::{Architecture, BundleFiles, Classifier, ModelWeights};
 use safetensors::Dtype;
 
@@ -100,7 +100,7 @@ fn raw_model(w: &ModelWeights, map: HashMap<String, String>, branch_dtype: Dtype
         vec![labels],
         tensor_codec::f32_bytes(&w.classifier_bias),
     ));
-    bundle::serialize_tensors(tensors, map)
+    safetensors_file::serialize_tensors(tensors, map)
 }
 
 /// Where each faulty bundle is also written, with `faults.json` listing the expected file
@@ -430,7 +430,7 @@ fn drop_tensor(bytes: &[u8], name: &str) -> Vec<u8> {
         .filter(|(n, _)| n != name)
         .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
         .collect();
-    bundle::serialize_tensors(tensors, header.metadata().clone().unwrap())
+    safetensors_file::serialize_tensors(tensors, header.metadata().clone().unwrap())
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use model::bundle::serialize_tensors;
+use model::safetensors_file::serialize_tensors;
 use model::tensor_codec::f32_bytes;
 use safetensors::Dtype;
 

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
 use candle_core::{Device, Tensor};
-use model::bundle::serialize_tensors;
+use model::safetensors_file::serialize_tensors;
 use model::tensor_codec::{decode_f32, f32_bytes};
 use rand_chacha::ChaCha12Rng;
 use safetensors::{Dtype, SafeTensors};
