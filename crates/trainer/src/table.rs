@@ -75,7 +75,7 @@ pub struct TableArgs {
     /// Dims per byte of a product-quantized row: 4 for English; 2 keeps apart the many CJK
     /// characters of a bilingual vocabulary at twice the bytes. When it does not divide
     /// --dims, one sub-vector spans the row.
-    #[arg(long, default_value_t = model::table::SUB_DIM)]
+    #[arg(long, default_value_t = model::table::build::SUB_DIM)]
     pub pq_sub_dim: usize,
     /// PCA dimensions kept.
     #[arg(long, default_value_t = 128)]
