@@ -5,15 +5,18 @@
 //! (`branches.{i}.weight` [channels, embed_dim, kernel], `branches.{i}.bias` [channels],
 //! `classifier.weight` [labels, features], `classifier.bias` [labels]) and string metadata
 //! ([`BundleMeta`]). `table.safetensors` is the compact token table ([`crate::table`]).
-//! `tokenizer.json` is a Hugging Face tokenizer.
+//! `tokenizer.json` is a Hugging Face tokenizer. Reading and writing safetensors in general
+//! is [`crate::safetensors_file`].
 
 use std::collections::HashMap;
 
-use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use safetensors::Dtype;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::safetensors_file::{open, read_weights, scale_name, serialize_tensors};
 use crate::script::Script;
+use crate::tensor_codec::{f16_bytes, f32_bytes, i8_bytes, quantize_rows};
 use crate::{Architecture, BundleError};
 
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -36,16 +39,7 @@ pub mod names {
         format!("branches.{i}.bias")
     }
     pub const CLASSIFIER_WEIGHT: &str = "classifier.weight";
-    /// Per-output-row scales of an int8 weight tensor `name`.
-    pub fn scale(name: &str) -> String {
-        format!("{name}_scale")
-    }
     pub const CLASSIFIER_BIAS: &str = "classifier.bias";
-
-    /// Training-time (unfolded) parameters of branch `i`: `conv.weight`, `bn.running_mean`, ...
-    pub fn branch_param(i: usize, param: &str) -> String {
-        format!("branches.{i}.{param}")
-    }
 }
 
 /// The raw bytes of a bundle's three files, as fetched or read from disk.
@@ -214,15 +208,10 @@ impl ModelWeights {
     /// shapes and that every value is finite.
     pub fn parse(bytes: &[u8]) -> Result<(Self, BundleMeta), BundleError> {
         let err = |p: String| BundleError::new(MODEL_FILE, p);
-        let (_, header) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| err(format!("not a safetensors file ({e})")))?;
-        let meta_map = header
-            .metadata()
-            .as_ref()
-            .ok_or_else(|| err("no metadata (labels, threshold, architecture)".into()))?;
-        let meta = BundleMeta::from_map(meta_map)?;
-        let st = SafeTensors::deserialize(bytes)
-            .map_err(|e| err(format!("not a safetensors file ({e})")))?;
+        let (meta_map, st) = open(bytes, MODEL_FILE)?;
+        let meta_map =
+            meta_map.ok_or_else(|| err("no metadata (labels, threshold, architecture)".into()))?;
+        let meta = BundleMeta::from_map(&meta_map)?;
         let a = &meta.architecture;
         let n_labels = meta.labels.len();
         let mut branch_weights = Vec::new();
@@ -266,7 +255,7 @@ impl ModelWeights {
 
     /// The same, stored as `dtype`: F32; F16 for half the bytes (values rounded to the
     /// nearest half); or I8 for a quarter, the weight matrices with one F32 scale per output
-    /// row ([`names::scale`]) and the biases F32. The forward pass runs in f32 either way.
+    /// row ([`scale_name`]) and the biases F32. The forward pass runs in f32 either way.
     pub fn serialize_as(&self, meta: &BundleMeta, dtype: Dtype) -> Vec<u8> {
         assert!(
             matches!(dtype, Dtype::F32 | Dtype::F16 | Dtype::I8),
@@ -302,10 +291,10 @@ impl ModelWeights {
             let is_bias = shape.len() == 1;
             match dtype {
                 Dtype::I8 if !is_bias => {
-                    let (q, scale) = quantize_rows(values, shape[0]);
-                    stored.push((name.clone(), Dtype::I8, shape.clone(), q));
+                    let (q, scale) = quantize_rows(values, values.len() / shape[0].max(1));
+                    stored.push((name.clone(), Dtype::I8, shape.clone(), i8_bytes(&q)));
                     stored.push((
-                        names::scale(name),
+                        scale_name(name),
                         Dtype::F32,
                         vec![shape[0]],
                         f32_bytes(&scale),
@@ -321,164 +310,6 @@ impl ModelWeights {
     }
 }
 
-/// Symmetric int8 with one scale per output row (max |x| of the row maps to 127).
-pub fn quantize_rows(values: &[f32], rows: usize) -> (Vec<u8>, Vec<f32>) {
-    let mut q = Vec::with_capacity(values.len());
-    let mut scales = Vec::with_capacity(rows);
-    for row in values.chunks_exact(values.len() / rows.max(1)) {
-        let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
-        scales.push(scale);
-        q.extend(
-            row.iter()
-                .map(|v| (v / scale).round().clamp(-127.0, 127.0) as i8 as u8),
-        );
-    }
-    (q, scales)
-}
-
-/// Little-endian bytes of `values` (the safetensors byte order).
-pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-/// Little-endian IEEE half-precision bytes of `values`, each rounded to the nearest half.
-pub fn f16_bytes(values: &[f32]) -> Vec<u8> {
-    values
-        .iter()
-        .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
-        .collect()
-}
-
-/// Writes named tensors (name, dtype, shape, little-endian bytes) and metadata as safetensors.
-pub fn serialize_tensors(
-    tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
-    metadata: HashMap<String, String>,
-) -> Vec<u8> {
-    let views: Vec<(String, TensorView<'_>)> = tensors
-        .iter()
-        .map(|(name, dtype, shape, data)| {
-            let view = TensorView::new(*dtype, shape.clone(), data)
-                .expect("shape and byte length agree by construction");
-            (name.clone(), view)
-        })
-        .collect();
-    safetensors::serialize(views, Some(metadata)).expect("in-memory serialization cannot fail")
-}
-
-/// The largest magnitude a stored value may have. Trained weights and table scales are
-/// near 1; finite but huge values (1e30) would overflow to inf and NaN in the forward pass.
-/// At this bound the widest plausible network stays far below f32's range.
-pub const MAX_ABS_VALUE: f32 = 1e6;
-
-/// Reads tensor `name` from `file`, requiring dtype F32, exactly `shape`, finite values no
-/// larger than [`MAX_ABS_VALUE`].
-pub fn read_f32(
-    st: &SafeTensors<'_>,
-    file: &str,
-    name: &str,
-    shape: &[usize],
-) -> Result<Vec<f32>, BundleError> {
-    let view = st
-        .tensor(name)
-        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
-    check_view(&view, file, name, Dtype::F32, shape)?;
-    checked_values(decode_f32(view.data()), file, name)
-}
-
-/// [`read_f32`] for network weights, which may also be stored as F16, or as I8 with one
-/// scale per output row ([`quantize_rows`], the scales in tensor [`names::scale`]).
-pub fn read_weights(
-    st: &SafeTensors<'_>,
-    file: &str,
-    name: &str,
-    shape: &[usize],
-) -> Result<Vec<f32>, BundleError> {
-    let view = st
-        .tensor(name)
-        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
-    if view.dtype() == Dtype::I8 {
-        check_view(&view, file, name, Dtype::I8, shape)?;
-        let scales = read_f32(st, file, &names::scale(name), &shape[..1])?;
-        let per_row = view.data().len() / shape[0];
-        let values = view
-            .data()
-            .chunks_exact(per_row)
-            .zip(&scales)
-            .flat_map(|(row, &s)| row.iter().map(move |&b| b as i8 as f32 * s))
-            .collect();
-        return checked_values(values, file, name);
-    }
-    if view.dtype() != Dtype::F16 {
-        return read_f32(st, file, name, shape);
-    }
-    check_view(&view, file, name, Dtype::F16, shape)?;
-    let values = view
-        .data()
-        .chunks_exact(2)
-        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-        .collect();
-    checked_values(values, file, name)
-}
-
-fn decode_f32(data: &[u8]) -> Vec<f32> {
-    data.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-/// Refuses non-finite and implausibly large values, naming the tensor and index.
-fn checked_values(values: Vec<f32>, file: &str, name: &str) -> Result<Vec<f32>, BundleError> {
-    if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
-        return Err(BundleError::new(
-            file,
-            format!(
-                "tensor `{name}` holds a non-finite value ({}) at index {pos}",
-                values[pos]
-            ),
-        ));
-    }
-    if let Some(pos) = values.iter().position(|v| v.abs() > MAX_ABS_VALUE) {
-        return Err(BundleError::new(
-            file,
-            format!(
-                "tensor `{name}` holds an implausibly large value ({:e}, limit {MAX_ABS_VALUE:e}) at index {pos}",
-                values[pos]
-            ),
-        ));
-    }
-    Ok(values)
-}
-
-/// Checks a tensor's dtype and shape.
-pub fn check_view(
-    view: &TensorView<'_>,
-    file: &str,
-    name: &str,
-    dtype: Dtype,
-    shape: &[usize],
-) -> Result<(), BundleError> {
-    if view.dtype() != dtype {
-        return Err(BundleError::new(
-            file,
-            format!(
-                "tensor `{name}` has dtype {}, expected {dtype}",
-                view.dtype()
-            ),
-        ));
-    }
-    if view.shape() != shape {
-        return Err(BundleError::new(
-            file,
-            format!(
-                "tensor `{name}` has shape {:?}, expected {shape:?}",
-                view.shape()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// Fails unless `bytes` hash to what the model file recorded for `file`.
 pub fn check_hash(file: &str, bytes: &[u8], recorded: &str) -> Result<(), BundleError> {
     let actual = sha256_hex(bytes);
@@ -492,18 +323,6 @@ pub fn check_hash(file: &str, bytes: &[u8], recorded: &str) -> Result<(), Bundle
              the file was changed or belongs to another model"
         ),
     ))
-}
-
-/// The `format` metadata value `found` of `file`, checked against `expected`.
-pub fn check_format(file: &str, found: Option<&String>, expected: &str) -> Result<(), BundleError> {
-    match found {
-        Some(f) if f == expected => Ok(()),
-        Some(f) => Err(BundleError::new(
-            file,
-            format!("metadata `format` is `{f}`, expected `{expected}`"),
-        )),
-        None => Err(BundleError::new(file, "metadata key `format` is missing")),
-    }
 }
 
 /// Lower-case hex sha256, the form hashes take in metadata.

@@ -89,9 +89,7 @@ impl Classification {
 
 /// -logsumexp(logits), computed stably.
 pub fn energy(logits: &[f32]) -> f32 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = logits.iter().map(|&z| (z - max).exp()).sum();
-    -(max + sum.ln())
+    -crate::math::logsumexp(logits)
 }
 
 pub fn softmax(logits: &[f32]) -> Vec<f32> {

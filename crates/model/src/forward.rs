@@ -324,9 +324,7 @@ mod tests {
         for tokens in 1..=12 {
             let x = pseudo(200 + tokens as u32, tokens * 6);
             let logits = net.logits(&x, tokens);
-            let top = (0..logits.len())
-                .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
-                .unwrap();
+            let top = crate::math::argmax(&logits).unwrap();
             let e = net.explain(&x, tokens, None);
             assert_eq!(e.label, top, "tokens {tokens}: explains the top label");
             // The winners' activations are the fast path's pooled features.

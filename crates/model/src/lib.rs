@@ -2,10 +2,11 @@
 //!
 //! The pipeline, in the order data flows: text → token ids ([`text`]) → table rows
 //! ([`table`]) → conv branches → pooled features → logits ([`forward`], its hot loop in the
-//! `kernels` crate) → energy → decision ([`decision`]). [`bundle`] is the file format and
-//! [`classifier`] ties the stages together; [`kind`] is what every model kind does at
-//! inference, with the decision written once on top of it. No file system and no network
-//! here, so wasm can use all of it.
+//! `kernels` crate) → energy → decision ([`decision`]). [`bundle`] is the TextCNN's file
+//! format ([`safetensors_file`] what every kind's files share, [`tensor_codec`] their values'
+//! bytes) and [`classifier`] ties the stages together; [`kind`] is what every model kind does
+//! at inference, with the decision written once on top of it ([`math`]: argmax, logsumexp).
+//! No file system and no network here, so wasm can use all of it.
 
 pub mod architecture;
 pub mod bundle;
@@ -15,9 +16,12 @@ pub mod error;
 pub mod familiar;
 pub mod forward;
 pub mod kind;
+pub mod math;
+pub mod safetensors_file;
 pub mod script;
 pub mod spelling;
 pub mod table;
+pub mod tensor_codec;
 #[doc(hidden)]
 pub mod testkit;
 pub mod text;

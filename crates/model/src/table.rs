@@ -1,20 +1,25 @@
 //! The compact token table, product-quantized: each row is cut into sub-vectors of
 //! `sub_dim` values, and each sub-vector is stored as one byte, the index of its nearest
 //! centroid in that sub-space's codebook (`embeddings.codes` U8 [vocab, subspaces],
-//! `embeddings.codebooks` F16 [subspaces, centroids, sub_dim]). At [`SUB_DIM`] = 4 a 30k-token
-//! vocabulary at 128 dims is 0.98 MB of codes and 64 KB of codebooks, a quarter of int8 rows.
-//! Tables whose rows must stay finer use 2 values per byte (the bilingual table: many CJK
-//! characters a byte per 4 dims cannot tell apart). Rows are decoded inside the lookup, so
-//! the browser never holds the f32 table. The int8 rows of earlier releases (`embeddings.q`
-//! I8 [vocab, dim], `embeddings.scale` F32 [vocab], format `int8-row-scaled`) are still read.
+//! `embeddings.codebooks` F16 [subspaces, centroids, sub_dim]). At [`build::SUB_DIM`] = 4 a
+//! 30k-token vocabulary at 128 dims is 0.98 MB of codes and 64 KB of codebooks, a quarter of
+//! int8 rows. Tables whose rows must stay finer use 2 values per byte (the bilingual table:
+//! many CJK characters a byte per 4 dims cannot tell apart). Rows are decoded inside the
+//! lookup, so the browser never holds the f32 table. The int8 rows of earlier releases
+//! (`embeddings.q` I8 [vocab, dim], `embeddings.scale` F32 [vocab], format `int8-row-scaled`)
+//! are still read. This file is the format and the lookup; [`build`] makes a table.
 
 use std::collections::HashMap;
 
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{check_view, serialize_tensors, TABLE_FILE};
+use crate::bundle::TABLE_FILE;
+use crate::safetensors_file::{check_view, open, read_f32, serialize_tensors};
+use crate::tensor_codec::{decode_f16, f16_bytes, f32_bytes, i8_bytes, i8_values};
 use crate::BundleError;
+
+pub mod build;
 
 pub const CODES: &str = "embeddings.codes";
 pub const CODEBOOKS: &str = "embeddings.codebooks";
@@ -25,13 +30,8 @@ pub const INT8_FORMAT: &str = "int8-row-scaled";
 pub const INT8_ROWS: &str = "embeddings.q";
 pub const INT8_SCALES: &str = "embeddings.scale";
 
-/// Values per sub-vector: 4 keeps the mean cosine between a PCA row and its decoded row
-/// near 0.95 at one byte per 4 values (8 values per byte measured 0.84).
-pub const SUB_DIM: usize = 4;
 /// Centroids per codebook: every code is one byte.
 pub const MAX_CENTROIDS: usize = 256;
-/// Lloyd iterations of the k-means that builds each codebook.
-const KMEANS_ITERATIONS: usize = 25;
 
 /// What the table file says of itself.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,71 +119,6 @@ pub enum Storage {
 }
 
 impl EmbeddingTable {
-    /// Symmetric int8 with one scale per row: 4x the bytes of [`Self::quantize`], near-exact rows.
-    pub fn quantize_int8(values: &[f32], dim: usize) -> Self {
-        let rows = values.len() / dim;
-        let mut quantized = Vec::with_capacity(rows * dim);
-        let mut scale = Vec::with_capacity(rows);
-        for row in values.chunks_exact(dim) {
-            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let s = if max > 0.0 { max / 127.0 } else { 1.0 };
-            scale.push(s);
-            quantized.extend(
-                row.iter()
-                    .map(|v| (v / s).round().clamp(-127.0, 127.0) as i8),
-            );
-        }
-        Self {
-            rows,
-            dim,
-            storage: Storage::Int8Rows { quantized, scale },
-        }
-    }
-
-    /// Product quantization of `values` ([rows, dim]) with [`SUB_DIM`] values per byte.
-    pub fn quantize(values: &[f32], dim: usize) -> Self {
-        Self::quantize_with(values, dim, SUB_DIM)
-    }
-
-    /// Product quantization of `values` ([rows, dim]), `sub_dim` values per byte: per
-    /// sub-space, k-means (Lloyd, deterministic start) over the rows' sub-vectors. When `dim`
-    /// is not a multiple of `sub_dim`, one sub-space spans the row.
-    pub fn quantize_with(values: &[f32], dim: usize, sub_dim: usize) -> Self {
-        let rows = values.len() / dim;
-        let sub_dim = if sub_dim > 0 && dim.is_multiple_of(sub_dim) {
-            sub_dim
-        } else {
-            dim
-        };
-        let subspaces = dim / sub_dim;
-        let centroids = rows.clamp(1, MAX_CENTROIDS);
-        let mut codes = vec![0u8; rows * subspaces];
-        let mut codebooks = Vec::with_capacity(subspaces * centroids * sub_dim);
-        let mut points = vec![0f32; rows * sub_dim];
-        for s in 0..subspaces {
-            for (r, point) in points.chunks_exact_mut(sub_dim).enumerate() {
-                point.copy_from_slice(&values[r * dim + s * sub_dim..][..sub_dim]);
-            }
-            let book = kmeans(&points, sub_dim, centroids);
-            // Round the centroids as the file stores them, then assign against those.
-            let book: Vec<f32> = book.iter().map(|&v| round_f16(v)).collect();
-            for (r, point) in points.chunks_exact(sub_dim).enumerate() {
-                codes[r * subspaces + s] = nearest(&book, sub_dim, point).0 as u8;
-            }
-            codebooks.extend(book);
-        }
-        Self {
-            rows,
-            dim,
-            storage: Storage::ProductQuantized {
-                sub_dim,
-                centroids,
-                codes,
-                codebooks,
-            },
-        }
-    }
-
     /// Writes the f32 row of token `id` into `out` (zeros for an id outside the table).
     pub fn row_into(&self, id: u32, out: &mut [f32]) {
         let id = id as usize;
@@ -253,7 +188,7 @@ impl EmbeddingTable {
                         CODEBOOKS.into(),
                         Dtype::F16,
                         vec![self.dim / sub_dim, *centroids, *sub_dim],
-                        crate::bundle::f16_bytes(codebooks),
+                        f16_bytes(codebooks),
                     ),
                 ],
                 meta.to_map(TABLE_FORMAT),
@@ -264,13 +199,13 @@ impl EmbeddingTable {
                         INT8_ROWS.into(),
                         Dtype::I8,
                         vec![self.rows, self.dim],
-                        quantized.iter().map(|&v| v as u8).collect(),
+                        i8_bytes(quantized),
                     ),
                     (
                         INT8_SCALES.into(),
                         Dtype::F32,
                         vec![self.rows],
-                        crate::bundle::f32_bytes(scale),
+                        f32_bytes(scale),
                     ),
                 ],
                 meta.to_map(INT8_FORMAT),
@@ -292,12 +227,12 @@ impl EmbeddingTable {
             )));
         }
         check_view(&q, TABLE_FILE, INT8_ROWS, Dtype::I8, &shape)?;
-        let scale = crate::bundle::read_f32(st, TABLE_FILE, INT8_SCALES, &[shape[0]])?;
+        let scale = read_f32(st, TABLE_FILE, INT8_SCALES, &[shape[0]])?;
         Ok(Self {
             rows: shape[0],
             dim: meta.dim,
             storage: Storage::Int8Rows {
-                quantized: q.data().iter().map(|&b| b as i8).collect(),
+                quantized: i8_values(q.data()),
                 scale,
             },
         })
@@ -306,23 +241,10 @@ impl EmbeddingTable {
     /// Parses and checks `table.safetensors` bytes.
     pub fn parse(bytes: &[u8]) -> Result<(Self, TableMeta), BundleError> {
         let err = |p: String| BundleError::new(TABLE_FILE, p);
-        let (_, header) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| err(format!("not a safetensors file ({e})")))?;
-        let meta = TableMeta::from_map(
-            header
-                .metadata()
-                .as_ref()
-                .ok_or_else(|| err("no metadata".into()))?,
-        )?;
-        let st = SafeTensors::deserialize(bytes)
-            .map_err(|e| err(format!("not a safetensors file ({e})")))?;
-        if header
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get("format"))
-            .map(String::as_str)
-            == Some(INT8_FORMAT)
-        {
+        let (map, st) = open(bytes, TABLE_FILE)?;
+        let map = map.ok_or_else(|| err("no metadata".into()))?;
+        let meta = TableMeta::from_map(&map)?;
+        if map.get("format").map(String::as_str) == Some(INT8_FORMAT) {
             return Ok((Self::parse_int8(&st, &meta)?, meta));
         }
         let books = st
@@ -343,11 +265,7 @@ impl EmbeddingTable {
         }
         let (subspaces, centroids, sub_dim) = (book_shape[0], book_shape[1], book_shape[2]);
         check_view(&books, TABLE_FILE, CODEBOOKS, Dtype::F16, &book_shape)?;
-        let codebooks: Vec<f32> = books
-            .data()
-            .chunks_exact(2)
-            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect();
+        let codebooks = decode_f16(books.data());
         if let Some(pos) = codebooks.iter().position(|v| !v.is_finite()) {
             return Err(err(format!(
                 "tensor `{CODEBOOKS}` holds a non-finite value ({}) at index {pos}",
@@ -388,70 +306,11 @@ impl EmbeddingTable {
     }
 }
 
-fn round_f16(v: f32) -> f32 {
-    half::f16::from_f32(v).to_f32()
-}
-
-/// Index and squared distance of the centroid in `book` ([k, d]) nearest to `point`.
-fn nearest(book: &[f32], d: usize, point: &[f32]) -> (usize, f32) {
-    let mut best = (0, f32::INFINITY);
-    for (c, centroid) in book.chunks_exact(d).enumerate() {
-        let dist: f32 = centroid
-            .iter()
-            .zip(point)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum();
-        if dist < best.1 {
-            best = (c, dist);
-        }
-    }
-    best
-}
-
-/// Lloyd's k-means over `points` ([n, d]) with `k` <= n centroids, started from `k` points
-/// spread evenly over the input order, so the same rows always give the same codebook. An
-/// emptied cluster restarts at the point farthest from its centroid.
-fn kmeans(points: &[f32], d: usize, k: usize) -> Vec<f32> {
-    let n = points.len() / d;
-    let mut book: Vec<f32> = (0..k)
-        .flat_map(|c| points[c * n / k * d..][..d].iter().copied())
-        .collect();
-    let mut assignment = vec![0usize; n];
-    let mut distance = vec![0f32; n];
-    for _ in 0..KMEANS_ITERATIONS {
-        for (i, point) in points.chunks_exact(d).enumerate() {
-            (assignment[i], distance[i]) = nearest(&book, d, point);
-        }
-        let mut sums = vec![0f64; k * d];
-        let mut counts = vec![0usize; k];
-        for (i, point) in points.chunks_exact(d).enumerate() {
-            counts[assignment[i]] += 1;
-            for (s, &v) in sums[assignment[i] * d..][..d].iter_mut().zip(point) {
-                *s += v as f64;
-            }
-        }
-        for c in 0..k {
-            if counts[c] == 0 {
-                let far = (0..n)
-                    .max_by(|&a, &b| distance[a].total_cmp(&distance[b]))
-                    .unwrap_or(0);
-                book[c * d..][..d].copy_from_slice(&points[far * d..][..d]);
-                distance[far] = 0.0;
-            } else {
-                for j in 0..d {
-                    book[c * d + j] = (sums[c * d + j] / counts[c] as f64) as f32;
-                }
-            }
-        }
-    }
-    book
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn meta(dim: usize) -> TableMeta {
+    pub(crate) fn meta(dim: usize) -> TableMeta {
         TableMeta {
             source: "test".into(),
             dim,
@@ -459,93 +318,6 @@ mod tests {
             explained_variance: 1.0,
             tokenizer_sha256: "ab".into(),
         }
-    }
-
-    #[test]
-    fn few_rows_are_stored_exactly_up_to_f16() {
-        // Fewer rows than centroids: every row gets its own centroid.
-        let values: Vec<f32> = (0..20 * 8)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
-            .collect();
-        let table = EmbeddingTable::quantize(&values, 8);
-        assert!(matches!(
-            table.storage,
-            Storage::ProductQuantized {
-                sub_dim: 4,
-                centroids: 20,
-                ..
-            }
-        ));
-        for (a, b) in values.iter().zip(table.dequantize()) {
-            assert!((a - b).abs() <= a.abs() / 1024.0 + 1e-6, "{a} vs {b}");
-        }
-    }
-
-    #[test]
-    fn many_rows_share_centroids_and_stay_close() {
-        let values: Vec<f32> = (0..2000 * 8).map(|i| ((i as f32) * 0.731).sin()).collect();
-        let table = EmbeddingTable::quantize(&values, 8);
-        let Storage::ProductQuantized {
-            centroids, codes, ..
-        } = &table.storage
-        else {
-            panic!("product-quantized")
-        };
-        assert_eq!(*centroids, MAX_CENTROIDS);
-        assert_eq!(codes.len(), 2000 * 2);
-        let back = table.dequantize();
-        let mse: f32 = values
-            .iter()
-            .zip(&back)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum::<f32>()
-            / values.len() as f32;
-        let var: f32 = values.iter().map(|v| v * v).sum::<f32>() / values.len() as f32;
-        assert!(mse < 0.1 * var, "mse {mse} vs variance {var}");
-    }
-
-    #[test]
-    fn two_values_per_byte_halve_the_error_and_round_trip() {
-        // Pseudo-random values (xorshift32): every sub-space is filled, as in PCA rows.
-        let mut state = 0x9E37_79B9u32;
-        let values: Vec<f32> = (0..2000 * 8)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                (state >> 8) as f32 / (1 << 24) as f32 - 0.5
-            })
-            .collect();
-        let mse = |t: &EmbeddingTable| {
-            let back = t.dequantize();
-            values
-                .iter()
-                .zip(&back)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum::<f32>()
-        };
-        let (four, two) = (
-            EmbeddingTable::quantize(&values, 8),
-            EmbeddingTable::quantize_with(&values, 8, 2),
-        );
-        let Storage::ProductQuantized { sub_dim, codes, .. } = &two.storage else {
-            panic!("product-quantized")
-        };
-        assert_eq!((*sub_dim, codes.len()), (2, 2000 * 4));
-        assert!(
-            mse(&two) < 0.5 * mse(&four),
-            "{} vs {}",
-            mse(&two),
-            mse(&four)
-        );
-        let (back, _) = EmbeddingTable::parse(&two.serialize(&meta(8))).unwrap();
-        assert_eq!(back, two);
-        // A sub-vector width that does not divide the row spans the whole row.
-        let odd = EmbeddingTable::quantize_with(&values[..30 * 8], 8, 3);
-        assert!(matches!(
-            odd.storage,
-            Storage::ProductQuantized { sub_dim: 8, .. }
-        ));
     }
 
     #[test]

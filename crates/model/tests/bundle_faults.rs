@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use model::bundle::{self, BundleMeta};
 use model::testkit::{tiny_architecture, tiny_meta, tiny_table, tiny_weights, TINY_TOKENIZER};
+use model::{safetensors_file, tensor_codec};
 use model::{Architecture, BundleFiles, Classifier, ModelWeights};
 use safetensors::Dtype;
 
@@ -61,7 +62,7 @@ fn raw_model(w: &ModelWeights, map: HashMap<String, String>, branch_dtype: Dtype
     let a = arch();
     let mut tensors = Vec::new();
     for (i, b) in a.branches.iter().enumerate() {
-        let data = bundle::f32_bytes(&w.branch_weights[i]);
+        let data = tensor_codec::f32_bytes(&w.branch_weights[i]);
         let (dtype, data) = if branch_dtype == Dtype::F64 {
             (
                 Dtype::F64,
@@ -83,7 +84,7 @@ fn raw_model(w: &ModelWeights, map: HashMap<String, String>, branch_dtype: Dtype
             bundle::names::branch_bias(i),
             Dtype::F32,
             vec![a.channels],
-            bundle::f32_bytes(&w.branch_biases[i]),
+            tensor_codec::f32_bytes(&w.branch_biases[i]),
         ));
     }
     let labels = w.classifier_bias.len();
@@ -91,15 +92,15 @@ fn raw_model(w: &ModelWeights, map: HashMap<String, String>, branch_dtype: Dtype
         bundle::names::CLASSIFIER_WEIGHT.into(),
         Dtype::F32,
         vec![labels, a.features()],
-        bundle::f32_bytes(&w.classifier_weight),
+        tensor_codec::f32_bytes(&w.classifier_weight),
     ));
     tensors.push((
         bundle::names::CLASSIFIER_BIAS.into(),
         Dtype::F32,
         vec![labels],
-        bundle::f32_bytes(&w.classifier_bias),
+        tensor_codec::f32_bytes(&w.classifier_bias),
     ));
-    bundle::serialize_tensors(tensors, map)
+    safetensors_file::serialize_tensors(tensors, map)
 }
 
 /// Where each faulty bundle is also written, with `faults.json` listing the expected file
@@ -429,7 +430,7 @@ fn drop_tensor(bytes: &[u8], name: &str) -> Vec<u8> {
         .filter(|(n, _)| n != name)
         .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
         .collect();
-    bundle::serialize_tensors(tensors, header.metadata().clone().unwrap())
+    safetensors_file::serialize_tensors(tensors, header.metadata().clone().unwrap())
 }
 
 #[test]

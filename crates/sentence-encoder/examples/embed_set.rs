@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use model::bundle::TOKENIZER_FILE;
+use model::tensor_codec::f32_bytes;
 use sentence_encoder::encoder_file::ENCODER_FILE;
 use sentence_encoder::SentenceEncoder;
 
@@ -38,11 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let vectors = encoder.embed_all(&texts)?;
-    let bytes: Vec<u8> = vectors
-        .iter()
-        .flatten()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
+    let bytes: Vec<u8> = vectors.iter().flat_map(|v| f32_bytes(v)).collect();
     std::fs::write(out, bytes)?;
     eprintln!("{} sentences, {} dims: {out}", texts.len(), encoder.dim());
     Ok(())

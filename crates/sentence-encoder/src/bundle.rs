@@ -6,8 +6,10 @@
 
 use std::collections::HashMap;
 
-use model::bundle::{check_format, f32_bytes, read_f32, serialize_tensors, MODEL_FILE};
+use model::bundle::MODEL_FILE;
+use model::safetensors_file::{check_format, open, read_f32, serialize_tensors};
 use model::script::Script;
+use model::tensor_codec::f32_bytes;
 use model::BundleError;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
@@ -122,9 +124,8 @@ pub fn serialize(meta: &EncoderBundleMeta, head: &Head) -> Vec<u8> {
 /// Reads and checks a model file of this kind: its metadata and head.
 pub fn parse(model: &[u8]) -> Result<(EncoderBundleMeta, Head), BundleError> {
     let err = |p: String| BundleError::new(MODEL_FILE, p);
-    let (_, header) = SafeTensors::read_metadata(model)
-        .map_err(|e| err(format!("not a safetensors file ({e})")))?;
-    let metadata = header.metadata().clone().unwrap_or_default();
+    let (metadata, st) = open(model, MODEL_FILE)?;
+    let metadata = metadata.unwrap_or_default();
     check_format(MODEL_FILE, metadata.get("format"), MODEL_FORMAT)?;
     let meta_json = metadata
         .get("meta")
@@ -132,7 +133,6 @@ pub fn parse(model: &[u8]) -> Result<(EncoderBundleMeta, Head), BundleError> {
     let meta: EncoderBundleMeta =
         serde_json::from_str(meta_json).map_err(|e| err(format!("metadata `meta`: {e}")))?;
     meta.check().map_err(err)?;
-    let st = SafeTensors::deserialize(model).map_err(|e| err(e.to_string()))?;
     let head = Head {
         weight: read_f32(&st, MODEL_FILE, HEAD_WEIGHT, &[meta.labels.len(), meta.dim])?,
         bias: read_f32(&st, MODEL_FILE, HEAD_BIAS, &[meta.labels.len()])?,

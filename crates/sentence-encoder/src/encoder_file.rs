@@ -6,11 +6,10 @@
 use std::collections::{HashMap, HashSet};
 
 use candle_transformers::models::bert::Config;
-use model::bundle::{
-    check_format, f32_bytes, names, quantize_rows, read_weights, serialize_tensors,
-};
+use model::safetensors_file::{check_format, open, read_weights, scale_name, serialize_tensors};
+use model::tensor_codec::{f32_bytes, i8_bytes, quantize_rows};
 use model::BundleError;
-use safetensors::{Dtype, SafeTensors};
+use safetensors::Dtype;
 
 pub const ENCODER_FILE: &str = "encoder.safetensors";
 /// Value of the `format` metadata key of an encoder file.
@@ -33,8 +32,7 @@ pub fn parse_config(json: &str, file: &str) -> Result<Config, BundleError> {
 pub fn quantize(config_json: &str, checkpoint: &[u8]) -> Result<Vec<u8>, BundleError> {
     const CHECKPOINT: &str = "model.safetensors";
     parse_config(config_json, "config.json")?;
-    let st = SafeTensors::deserialize(checkpoint)
-        .map_err(|e| BundleError::new(CHECKPOINT, format!("not a safetensors file ({e})")))?;
+    let (_, st) = open(checkpoint, CHECKPOINT)?;
     let mut tensor_names: Vec<&str> = st.names();
     tensor_names.sort_unstable();
     let mut stored = Vec::new();
@@ -46,10 +44,10 @@ pub fn quantize(config_json: &str, checkpoint: &[u8]) -> Result<Vec<u8>, BundleE
             .to_vec();
         let values = read_weights(&st, CHECKPOINT, name, &shape)?;
         if shape.len() == 2 {
-            let (q, scales) = quantize_rows(&values, shape[0]);
-            stored.push((name.to_string(), Dtype::I8, shape.clone(), q));
+            let (q, scales) = quantize_rows(&values, values.len() / shape[0].max(1));
+            stored.push((name.to_string(), Dtype::I8, shape.clone(), i8_bytes(&q)));
             stored.push((
-                names::scale(name),
+                scale_name(name),
                 Dtype::F32,
                 vec![shape[0]],
                 f32_bytes(&scales),
@@ -72,9 +70,8 @@ pub fn read(
     bytes: &[u8],
 ) -> Result<(Config, HashMap<String, (Vec<f32>, Vec<usize>)>), BundleError> {
     let err = |p: String| BundleError::new(ENCODER_FILE, p);
-    let (_, header) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| err(format!("not a safetensors file ({e})")))?;
-    let metadata = header.metadata().clone().unwrap_or_default();
+    let (metadata, st) = open(bytes, ENCODER_FILE)?;
+    let metadata = metadata.unwrap_or_default();
     check_format(ENCODER_FILE, metadata.get("format"), ENCODER_FORMAT)?;
     let config = parse_config(
         metadata
@@ -82,13 +79,12 @@ pub fn read(
             .ok_or_else(|| err("metadata key `config` is missing".into()))?,
         ENCODER_FILE,
     )?;
-    let st = SafeTensors::deserialize(bytes).map_err(|e| err(format!("{e}")))?;
     // Scales are read with their int8 matrix.
     let scales: HashSet<String> = st
         .tensors()
         .into_iter()
         .filter(|(_, view)| view.dtype() == Dtype::I8)
-        .map(|(name, _)| names::scale(&name))
+        .map(|(name, _)| scale_name(&name))
         .collect();
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {

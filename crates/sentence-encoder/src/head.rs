@@ -142,9 +142,7 @@ mod tests {
         let mut total = 0.0;
         for (v, &l) in vectors.iter().zip(labels) {
             let logits = head.logits(v);
-            let max = logits.iter().copied().fold(f32::MIN, f32::max);
-            let lse = max + logits.iter().map(|z| (z - max).exp()).sum::<f32>().ln();
-            total += lse - logits[l];
+            total += model::math::logsumexp(&logits) - logits[l];
         }
         total / vectors.len() as f32
     }

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use model::bundle::{f32_bytes, serialize_tensors};
+use model::safetensors_file::serialize_tensors;
+use model::tensor_codec::f32_bytes;
 use safetensors::Dtype;
 
 pub const TINY_HIDDEN: usize = 16;

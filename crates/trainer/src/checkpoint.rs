@@ -11,7 +11,8 @@ use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
 use candle_core::{Device, Tensor};
-use model::bundle::{f32_bytes, serialize_tensors};
+use model::safetensors_file::serialize_tensors;
+use model::tensor_codec::{decode_f32, f32_bytes};
 use rand_chacha::ChaCha12Rng;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
@@ -159,11 +160,7 @@ pub fn load(
                 like.dims()
             ))
         );
-        let values: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let values = decode_f32(view.data());
         ensure!(
             values.iter().all(|x| x.is_finite()),
             what(&format!("tensor `{name}` holds NaN or infinite values"))

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use faer::{Mat, Side};
 use model::bundle::{sha256_hex, TABLE_FILE, TOKENIZER_FILE};
 use model::table::TableMeta;
+use model::tensor_codec::{bf16_values, f32_values};
 use model::EmbeddingTable;
 use safetensors::{Dtype, SafeTensors};
 
@@ -74,7 +75,7 @@ pub struct TableArgs {
     /// Dims per byte of a product-quantized row: 4 for English; 2 keeps apart the many CJK
     /// characters of a bilingual vocabulary at twice the bytes. When it does not divide
     /// --dims, one sub-vector spans the row.
-    #[arg(long, default_value_t = model::table::SUB_DIM)]
+    #[arg(long, default_value_t = model::table::build::SUB_DIM)]
     pub pq_sub_dim: usize,
     /// PCA dimensions kept.
     #[arg(long, default_value_t = 128)]
@@ -184,14 +185,17 @@ impl TokenMatrix {
         match &self.storage {
             Storage::Owned(data) => out.copy_from_slice(&data[i * cols..(i + 1) * cols]),
             Storage::Mapped { map, start, dtype } => {
-                let width = if *dtype == Dtype::F32 { 4 } else { 2 };
+                let width = dtype.bitsize() / 8;
                 let at = start + i * cols * width;
                 let bytes = &map[at..at + cols * width];
-                for (o, b) in out.iter_mut().zip(bytes.chunks_exact(width)) {
-                    *o = match width {
-                        4 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-                        _ => f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16),
-                    };
+                if *dtype == Dtype::F32 {
+                    out.iter_mut()
+                        .zip(f32_values(bytes))
+                        .for_each(|(o, v)| *o = v);
+                } else {
+                    out.iter_mut()
+                        .zip(bf16_values(bytes))
+                        .for_each(|(o, v)| *o = v);
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! top intent matches how often it is right. Expected calibration error (ECE) measures that,
 //! before and after. Only the probabilities change: argmax and energy stay on raw logits.
 
+use model::math::{argmax, logsumexp};
 use serde::Serialize;
 
 use crate::data::Example;
@@ -19,14 +20,9 @@ pub type Scored = (Vec<f32>, usize);
 
 /// Whether any sentence's top logit is not its label's.
 fn has_mistakes(scored: &[Scored]) -> bool {
-    scored.iter().any(|(logits, label)| {
-        let top = logits
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| i);
-        top != Some(*label)
-    })
+    scored
+        .iter()
+        .any(|(logits, label)| argmax(logits) != Some(*label))
 }
 
 /// Mean negative log-likelihood of the true labels under softmax(logits / t).
@@ -38,9 +34,7 @@ pub fn nll(scored: &[Scored], t: f64) -> f64 {
         .iter()
         .map(|(logits, label)| {
             let z: Vec<f64> = logits.iter().map(|&v| v as f64 / t).collect();
-            let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let lse = max + z.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
-            lse - z[*label]
+            logsumexp(&z) - z[*label]
         })
         .sum();
     total / scored.len() as f64
@@ -93,12 +87,7 @@ pub fn ece(scored: &[Scored], t: f32) -> f64 {
     let mut bins = [(0usize, 0f64, 0usize); ECE_BINS]; // (count, sum of confidence, correct)
     for (logits, label) in scored {
         let p = model::decision::calibrated_softmax(logits, t);
-        let (best, confidence) = p
-            .iter()
-            .copied()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .unwrap_or((0, 0.0));
+        let (best, confidence) = argmax(&p).map_or((0, 0.0), |i| (i, p[i]));
         let bin = ((confidence as f64 * ECE_BINS as f64) as usize).min(ECE_BINS - 1);
         bins[bin].0 += 1;
         bins[bin].1 += confidence as f64;

@@ -323,12 +323,7 @@ pub fn score(
     unknown: &[String],
     logits: impl Fn(&str) -> Vec<f32>,
 ) -> (Vec<KnownScore>, Vec<f32>) {
-    let argmax = |l: &[f32]| {
-        l.iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(i, _)| i)
-    };
+    let argmax = |l: &[f32]| model::math::argmax(l).unwrap_or(0);
     let known = known
         .iter()
         .map(|(text, label)| {

@@ -996,13 +996,7 @@ fn validate(network: &Network, prepared: &Prepared, dataset: &Dataset) -> Result
     let correct = known_logits
         .iter()
         .zip(&dataset.val)
-        .filter(|(l, (_, y))| {
-            l.iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map(|x| x.0)
-                == Some(*y)
-        })
+        .filter(|(l, (_, y))| model::math::argmax(l) == Some(*y))
         .count();
     Ok((
         correct as f64 / dataset.val.len().max(1) as f64,

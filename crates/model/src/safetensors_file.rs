@@ -1,0 +1,151 @@
+//! Safetensors files in general, as every file of either model kind uses them: opening one,
+//! reading a tensor as checked f32 values (F32, F16, or int8 rows with their scales),
+//! and writing named tensors with string metadata. Errors name the file.
+
+use std::collections::HashMap;
+
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+
+use crate::tensor_codec::{decode_f16, decode_f32, dequantize_rows};
+use crate::BundleError;
+
+/// The string metadata and the tensors of safetensors `bytes`. The metadata is returned
+/// apart because [`SafeTensors`] does not expose it.
+#[allow(clippy::type_complexity)]
+pub fn open<'a>(
+    bytes: &'a [u8],
+    file: &str,
+) -> Result<(Option<HashMap<String, String>>, SafeTensors<'a>), BundleError> {
+    let err = |e| BundleError::new(file, format!("not a safetensors file ({e})"));
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(err)?;
+    let st = SafeTensors::deserialize(bytes).map_err(err)?;
+    Ok((header.metadata().clone(), st))
+}
+
+/// The tensor holding the per-row scales of int8 tensor `name`.
+pub fn scale_name(name: &str) -> String {
+    format!("{name}_scale")
+}
+
+/// Writes named tensors (name, dtype, shape, little-endian bytes) and metadata as safetensors.
+pub fn serialize_tensors(
+    tensors: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+    metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .map(|(name, dtype, shape, data)| {
+            let view = TensorView::new(*dtype, shape.clone(), data)
+                .expect("shape and byte length agree by construction");
+            (name.clone(), view)
+        })
+        .collect();
+    safetensors::serialize(views, Some(metadata)).expect("in-memory serialization cannot fail")
+}
+
+/// The largest magnitude a stored value may have. Trained weights and table scales are
+/// near 1; finite but huge values (1e30) would overflow to inf and NaN in the forward pass.
+/// At this bound the widest plausible network stays far below f32's range.
+pub const MAX_ABS_VALUE: f32 = 1e6;
+
+/// Reads tensor `name` from `file`, requiring dtype F32, exactly `shape`, finite values no
+/// larger than [`MAX_ABS_VALUE`].
+pub fn read_f32(
+    st: &SafeTensors<'_>,
+    file: &str,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>, BundleError> {
+    let view = st
+        .tensor(name)
+        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
+    check_view(&view, file, name, Dtype::F32, shape)?;
+    checked_values(decode_f32(view.data()), file, name)
+}
+
+/// [`read_f32`] for network weights, which may also be stored as F16, or as I8 with one
+/// scale per output row ([`crate::tensor_codec::quantize_rows`], the scales in tensor [`scale_name`]).
+pub fn read_weights(
+    st: &SafeTensors<'_>,
+    file: &str,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>, BundleError> {
+    let view = st
+        .tensor(name)
+        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
+    if view.dtype() == Dtype::I8 {
+        check_view(&view, file, name, Dtype::I8, shape)?;
+        let scales = read_f32(st, file, &scale_name(name), &shape[..1])?;
+        return checked_values(dequantize_rows(view.data(), &scales), file, name);
+    }
+    if view.dtype() != Dtype::F16 {
+        return read_f32(st, file, name, shape);
+    }
+    check_view(&view, file, name, Dtype::F16, shape)?;
+    checked_values(decode_f16(view.data()), file, name)
+}
+
+/// Refuses non-finite and implausibly large values, naming the tensor and index.
+fn checked_values(values: Vec<f32>, file: &str, name: &str) -> Result<Vec<f32>, BundleError> {
+    if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
+        return Err(BundleError::new(
+            file,
+            format!(
+                "tensor `{name}` holds a non-finite value ({}) at index {pos}",
+                values[pos]
+            ),
+        ));
+    }
+    if let Some(pos) = values.iter().position(|v| v.abs() > MAX_ABS_VALUE) {
+        return Err(BundleError::new(
+            file,
+            format!(
+                "tensor `{name}` holds an implausibly large value ({:e}, limit {MAX_ABS_VALUE:e}) at index {pos}",
+                values[pos]
+            ),
+        ));
+    }
+    Ok(values)
+}
+
+/// Checks a tensor's dtype and shape.
+pub fn check_view(
+    view: &TensorView<'_>,
+    file: &str,
+    name: &str,
+    dtype: Dtype,
+    shape: &[usize],
+) -> Result<(), BundleError> {
+    if view.dtype() != dtype {
+        return Err(BundleError::new(
+            file,
+            format!(
+                "tensor `{name}` has dtype {}, expected {dtype}",
+                view.dtype()
+            ),
+        ));
+    }
+    if view.shape() != shape {
+        return Err(BundleError::new(
+            file,
+            format!(
+                "tensor `{name}` has shape {:?}, expected {shape:?}",
+                view.shape()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The `format` metadata value `found` of `file`, checked against `expected`.
+pub fn check_format(file: &str, found: Option<&String>, expected: &str) -> Result<(), BundleError> {
+    match found {
+        Some(f) if f == expected => Ok(()),
+        Some(f) => Err(BundleError::new(
+            file,
+            format!("metadata `format` is `{f}`, expected `{expected}`"),
+        )),
+        None => Err(BundleError::new(file, "metadata key `format` is missing")),
+    }
+}
