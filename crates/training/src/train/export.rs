@@ -1,0 +1,117 @@
+//! The trained network as the bundle ships it, measured by the after-fit stages.
+
+use anyhow::Result;
+use model::bundle::{sha256_hex, BundleMeta, FORMAT_VERSION};
+use model::{Architecture, BundleFiles, Classifier};
+
+use super::config::{Spelling, TrainConfig};
+use super::embeddings::Embeddings;
+use crate::data::Dataset;
+use crate::finish::{self, Evaluation, ModelDescription, ThresholdSetting};
+use crate::model_card::CardKind;
+use crate::network::Network;
+use crate::scripts::UnreadableReport;
+
+/// A trained model before it is written: network, metadata, figures and sources.
+pub struct Trained {
+    pub network: Network,
+    pub meta: BundleMeta,
+    pub model_bytes: Vec<u8>,
+    /// Threshold, temperature, reports, metrics and plots, measured on the bundle as it ships.
+    pub evaluation: Evaluation,
+    /// The data's and the table's sources: for the model card.
+    pub data_source: String,
+    pub embedding_source: String,
+    /// The training text's unknown word pieces by script, and the scripts read.
+    pub unreadable: UnreadableReport,
+}
+
+/// The bundle's metadata before its threshold, temperature and metrics are known.
+pub(super) fn bundle_meta(
+    config: &TrainConfig,
+    dataset: &Dataset,
+    embeddings: &Embeddings,
+    arch: &Architecture,
+) -> BundleMeta {
+    BundleMeta {
+        format_version: FORMAT_VERSION,
+        architecture: arch.clone(),
+        labels: dataset.labels.clone(),
+        threshold: 0.0,
+        temperature: 1.0,
+        tokenizer_sha256: sha256_hex(&embeddings.tokenizer_bytes),
+        table_sha256: sha256_hex(&embeddings.table_bytes),
+        training: {
+            let mut record = finish::training_record(dataset);
+            record.insert("config".into(), serde_json::json!(config));
+            record.insert("train_sentences".into(), dataset.train.len().into());
+            record.insert(
+                "negative_sentences".into(),
+                dataset.negatives_train.len().into(),
+            );
+            record.into()
+        },
+        metrics: serde_json::Value::Null,
+        spelling: match config.spelling {
+            Spelling::Repair => model::spelling::vocabulary(dataset.training_texts()),
+            Spelling::Off => Vec::new(),
+        },
+        scripts: model::script::written_in(dataset.train.iter().map(|(text, _)| text.as_str())),
+    }
+}
+
+/// The trained network as the bundle ships it. The bundle's own forward pass (folded,
+/// quantized weights) is what the after-fit stages ([`finish`]) measure.
+pub(super) fn export(
+    config: &TrainConfig,
+    dataset: &Dataset,
+    embeddings: &Embeddings,
+    network: Network,
+    arch: &Architecture,
+) -> Result<Trained> {
+    let weights = network.folded()?;
+    let dtype = config.weights_dtype.safetensors();
+    let mut meta = bundle_meta(config, dataset, embeddings, arch);
+    let classifier = Classifier::load(BundleFiles {
+        model: &weights.serialize_as(&meta, dtype),
+        table: &embeddings.table_bytes,
+        tokenizer: &embeddings.tokenizer_bytes,
+    })
+    .map_err(|e| anyhow::anyhow!("the trained bundle does not load: {e}"))?;
+    let setting = ThresholdSetting {
+        fixed: config.threshold,
+        rule: config.threshold_rule,
+    };
+    let evaluation = Evaluation::of(dataset, setting, |t| classifier.logits(t));
+    meta.threshold = evaluation.threshold;
+    meta.temperature = evaluation.temperature;
+    meta.metrics = evaluation.metrics.clone();
+    Ok(Trained {
+        network,
+        model_bytes: weights.serialize_as(&meta, dtype),
+        meta,
+        evaluation,
+        data_source: dataset.source.clone(),
+        embedding_source: embeddings.table_meta.source.clone(),
+        unreadable: UnreadableReport::of(&embeddings.encoder, dataset.training_texts()),
+    })
+}
+
+impl Trained {
+    /// What the model card says of the model beside its figures.
+    pub fn description(&self) -> ModelDescription<'_> {
+        ModelDescription {
+            kind: CardKind::TextCnn,
+            labels: &self.meta.labels,
+            data_source: &self.data_source,
+            embedding_source: &self.embedding_source,
+            scripts_read: &self.unreadable.read,
+        }
+    }
+
+    /// README.md for the bundle, `name` being the model's (the bundle directory's, on the
+    /// command line).
+    pub fn model_card(&self, name: &str) -> String {
+        self.evaluation.model_card(&self.description(), name)
+    }
+}
