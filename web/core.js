@@ -19,10 +19,12 @@ export const TEXTCNN_FORMAT = 'textcnn-intent';
 /** The `format` of a sentence-encoder bundle's model.safetensors (crates/sentence-encoder). */
 export const ENCODER_FORMAT = 'sentence-encoder-intent';
 
-// The sentence-encoder kind keeps its metadata as one JSON value under `meta`.
-function encoderMeta(meta) {
+// Every kind's model file keeps its metadata in flat keys; a version-2 sentence-encoder file
+// kept it as one JSON value under `meta`.
+function flatMeta(meta) {
+  if (meta?.format_version !== undefined || meta?.meta === undefined) return meta ?? {};
   try {
-    return JSON.parse(meta?.meta) ?? {};
+    return JSON.parse(meta.meta) ?? {};
   } catch {
     return {}; // The wasm loader names the problem.
   }
@@ -44,7 +46,7 @@ const KINDS = {
   [ENCODER_FORMAT]: {
     roles: ['encoder', 'tokenizer'],
     hashes: (meta) => {
-      const recorded = encoderMeta(meta);
+      const recorded = flatMeta(meta);
       return { encoder: recorded.encoder_sha256, tokenizer: recorded.tokenizer_sha256 };
     },
     build: () => 'encoder',

@@ -37,7 +37,7 @@ impl CandleTextCnn {
                 .map_err(js)?;
             convs.push((w, bias));
         }
-        let n = meta.labels.len();
+        let n = meta.shared.labels.len();
         let classifier = (
             Tensor::from_slice(&weights.classifier_weight, (n, a.features()), &dev).map_err(js)?,
             Tensor::from_slice(&weights.classifier_bias, (1, n), &dev).map_err(js)?,

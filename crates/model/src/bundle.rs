@@ -14,8 +14,8 @@ use safetensors::Dtype;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::meta::{json, MetaReader, ModelMeta};
 use crate::safetensors_file::{open, read_weights, scale_name, serialize_tensors};
-use crate::script::Script;
 use crate::tensor_codec::{f16_bytes, f32_bytes, i8_bytes, quantize_rows};
 use crate::{Architecture, BundleError};
 
@@ -49,147 +49,64 @@ pub struct BundleFiles<'a> {
     pub tokenizer: &'a [u8],
 }
 
-/// Everything in `model.safetensors` besides the tensors.
+/// Everything in `model.safetensors` besides the tensors: the TextCNN's own keys, and those
+/// every kind writes ([`ModelMeta`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BundleMeta {
     pub format_version: u32,
     pub architecture: Architecture,
-    /// Intent names, in the order of the classifier's output rows.
-    pub labels: Vec<String>,
-    /// Energy above this means "unknown".
-    pub threshold: f32,
-    /// Softmax temperature for reported probabilities (fitted on validation; optional when
-    /// reading, absent means 1.0).
-    pub temperature: f32,
-    pub tokenizer_sha256: String,
     pub table_sha256: String,
-    /// How the model was trained (flags, data, date): shown, never interpreted.
-    pub training: serde_json::Value,
-    /// Evaluation figures written by the trainer: shown, never interpreted.
-    pub metrics: serde_json::Value,
-    /// The training data's words, most frequent first, that typos are repaired toward
-    /// ([`crate::spelling`]); empty (or absent from the file): no repair.
-    pub spelling: Vec<String>,
-    /// The scripts the intents are written in ([`crate::script::written_in`]): a query
-    /// mostly in others is unfamiliar ([`crate::familiar`]); empty (or absent): not judged.
-    pub scripts: Vec<Script>,
+    /// Labels, threshold, temperature, tokenizer hash, provenance, words and scripts.
+    pub shared: ModelMeta,
 }
 
 impl BundleMeta {
     /// The safetensors string map for this metadata.
     pub fn to_map(&self) -> HashMap<String, String> {
-        HashMap::from([
+        let mut map = HashMap::from([
             ("format".into(), MODEL_FORMAT.into()),
             ("format_version".into(), self.format_version.to_string()),
             ("architecture".into(), json(&self.architecture)),
-            ("labels".into(), json(&self.labels)),
-            ("threshold".into(), format!("{:?}", self.threshold)),
-            ("temperature".into(), format!("{:?}", self.temperature)),
-            ("tokenizer_sha256".into(), self.tokenizer_sha256.clone()),
             ("table_sha256".into(), self.table_sha256.clone()),
-            ("training".into(), json(&self.training)),
-            ("metrics".into(), json(&self.metrics)),
-            ("spelling".into(), json(&self.spelling)),
-            ("scripts".into(), json(&self.scripts)),
-        ])
+        ]);
+        self.shared.write(&mut map);
+        map
     }
 
     /// Reads and checks the metadata map; errors name the key.
     pub fn from_map(map: &HashMap<String, String>) -> Result<Self, BundleError> {
-        let err = |p: String| BundleError::new(MODEL_FILE, p);
-        let get = |key: &str| {
-            map.get(key)
-                .ok_or_else(|| err(format!("metadata key `{key}` is missing")))
-        };
-        let format = get("format")?;
+        let meta = MetaReader::new(map, MODEL_FILE);
+        let format = meta.text("format")?;
         if format != MODEL_FORMAT {
-            return Err(err(format!(
+            return Err(meta.error(format!(
                 "metadata `format` is `{format}`, expected `{MODEL_FORMAT}`"
             )));
         }
-        let format_version: u32 = get("format_version")?
-            .parse()
-            .map_err(|_| err("metadata `format_version` is not a number".into()))?;
+        let format_version: u32 = meta.number("format_version")?;
         if format_version < FORMAT_VERSION {
-            return Err(err(format!(
+            return Err(meta.error(format!(
                 "format version {format_version} is from an earlier release (this reader knows \
                  {FORMAT_VERSION}); retrain the bundle with `trainer train` on a current table \
                  (assets/*/table.safetensors, or one rebuilt with `trainer table`)"
             )));
         }
         if format_version != FORMAT_VERSION {
-            return Err(err(format!(
+            return Err(meta.error(format!(
                 "format version {format_version} is not supported (this reader knows \
                  {FORMAT_VERSION}); update the classifier"
             )));
         }
-        fn parse<T: serde::de::DeserializeOwned>(key: &str, text: &str) -> Result<T, BundleError> {
-            serde_json::from_str(text)
-                .map_err(|e| BundleError::new(MODEL_FILE, format!("metadata `{key}`: {e}")))
-        }
-        let architecture: Architecture = parse("architecture", get("architecture")?)?;
+        let architecture: Architecture = meta.json("architecture")?;
         architecture
             .validate()
-            .map_err(|e| err(format!("metadata `architecture`: {e}")))?;
-        let labels: Vec<String> = parse("labels", get("labels")?)?;
-        if labels.is_empty() {
-            return Err(err("metadata `labels` is empty".into()));
-        }
-        let threshold: f32 = get("threshold")?
-            .parse()
-            .map_err(|_| err("metadata `threshold` is not a number".into()))?;
-        if !threshold.is_finite() {
-            return Err(err("metadata `threshold` is not finite".into()));
-        }
-        let temperature: f32 = match map.get("temperature") {
-            None => 1.0,
-            Some(text) => text
-                .parse()
-                .map_err(|_| err("metadata `temperature` is not a number".into()))?,
-        };
-        if !(temperature.is_finite() && temperature > 0.0) {
-            return Err(err(format!(
-                "metadata `temperature` is {temperature}, expected a finite number above 0"
-            )));
-        }
-        let optional = |key: &str| match map.get(key) {
-            Some(text) => parse::<serde_json::Value>(key, text),
-            None => Ok(serde_json::Value::Null),
-        };
-        let spelling: Vec<String> = match map.get("spelling") {
-            Some(text) => parse("spelling", text)?,
-            None => Vec::new(),
-        };
-        if let Some(bad) = spelling.iter().find(|w| {
-            w.len() < crate::spelling::MIN_TYPED_LEN || !w.bytes().all(|b| b.is_ascii_lowercase())
-        }) {
-            return Err(err(format!(
-                "metadata `spelling` holds {bad:?}; expected lowercase ASCII words of {} or more letters",
-                crate::spelling::MIN_TYPED_LEN
-            )));
-        }
-        let scripts: Vec<Script> = match map.get("scripts") {
-            Some(text) => parse("scripts", text)?,
-            None => Vec::new(),
-        };
+            .map_err(|e| meta.error(format!("metadata `architecture`: {e}")))?;
         Ok(Self {
             format_version,
             architecture,
-            labels,
-            threshold,
-            temperature,
-            tokenizer_sha256: get("tokenizer_sha256")?.clone(),
-            table_sha256: get("table_sha256")?.clone(),
-            training: optional("training")?,
-            metrics: optional("metrics")?,
-            spelling,
-            scripts,
+            shared: ModelMeta::read(&meta)?,
+            table_sha256: meta.text("table_sha256")?.to_string(),
         })
     }
-}
-
-fn json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("plain data serializes")
 }
 
 /// The folded TextCNN's parameters, checked against the metadata's architecture.
@@ -213,7 +130,7 @@ impl ModelWeights {
             meta_map.ok_or_else(|| err("no metadata (labels, threshold, architecture)".into()))?;
         let meta = BundleMeta::from_map(&meta_map)?;
         let a = &meta.architecture;
-        let n_labels = meta.labels.len();
+        let n_labels = meta.shared.labels.len();
         let mut branch_weights = Vec::new();
         let mut branch_biases = Vec::new();
         for (i, b) in a.branches.iter().enumerate() {
@@ -277,12 +194,12 @@ impl ModelWeights {
         }
         tensors.push((
             names::CLASSIFIER_WEIGHT.into(),
-            vec![meta.labels.len(), a.features()],
+            vec![meta.shared.labels.len(), a.features()],
             &self.classifier_weight,
         ));
         tensors.push((
             names::CLASSIFIER_BIAS.into(),
-            vec![meta.labels.len()],
+            vec![meta.shared.labels.len()],
             &self.classifier_bias,
         ));
         let mut stored = Vec::new();

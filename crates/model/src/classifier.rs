@@ -8,6 +8,7 @@ use crate::decision::Classification;
 use crate::familiar;
 use crate::forward::{ChannelEvidence, TextCnn};
 use crate::kind::{InferenceError, IntentModel, Reading};
+use crate::meta::ModelMeta;
 use crate::spelling::{Repaired, Speller};
 use crate::table::TableMeta;
 use crate::{BundleError, BundleFiles, BundleMeta, EmbeddingTable, ModelWeights, TextEncoder};
@@ -99,7 +100,11 @@ impl Classifier {
     pub fn load(files: BundleFiles<'_>) -> Result<Self, BundleError> {
         let (weights, meta) = ModelWeights::parse(files.model)?;
         let arch = &meta.architecture;
-        check_hash(TOKENIZER_FILE, files.tokenizer, &meta.tokenizer_sha256)?;
+        check_hash(
+            TOKENIZER_FILE,
+            files.tokenizer,
+            &meta.shared.tokenizer_sha256,
+        )?;
         check_hash(TABLE_FILE, files.table, &meta.table_sha256)?;
         let (table, table_meta) = EmbeddingTable::parse(files.table)?;
         if table.dim != arch.embed_dim {
@@ -128,7 +133,7 @@ impl Classifier {
             table,
             table_meta,
             network,
-            speller: Speller::new(&meta.spelling),
+            speller: Speller::new(&meta.shared.words),
             meta,
         })
     }
@@ -146,7 +151,7 @@ impl Classifier {
     }
 
     pub fn labels(&self) -> &[String] {
-        &self.meta.labels
+        &self.meta.shared.labels
     }
 
     /// Logits of already-tokenized ids.
@@ -218,7 +223,7 @@ impl Classifier {
             })
             .collect();
         Evidence {
-            intent: self.meta.labels[explained.label].clone(),
+            intent: self.meta.shared.labels[explained.label].clone(),
             logit: explained.logit,
             bias: explained.bias,
             tokens,
@@ -235,7 +240,7 @@ impl Classifier {
             unknown_share,
             unfamiliar: familiar::is_unfamiliar(
                 read.bounded,
-                &self.meta.scripts,
+                &self.meta.shared.scripts,
                 &self.speller,
                 |w| self.encoder.spells_whole(w),
             ),
@@ -254,16 +259,8 @@ impl IntentModel for Classifier {
         crate::bundle::MODEL_FORMAT
     }
 
-    fn labels(&self) -> &[String] {
-        &self.meta.labels
-    }
-
-    fn threshold(&self) -> f32 {
-        self.meta.threshold
-    }
-
-    fn temperature(&self) -> f32 {
-        self.meta.temperature
+    fn model_meta(&self) -> &ModelMeta {
+        &self.meta.shared
     }
 
     fn text_encoder(&self) -> &TextEncoder {

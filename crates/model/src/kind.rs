@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::classifier::{ClassifyOptions, Evidence};
 use crate::decision::{decide, Classification};
+use crate::meta::ModelMeta;
 use crate::text::TextEncoder;
 
 /// A query the model could not compute (a sentence encoder's tensor error). The TextCNN's
@@ -32,11 +33,19 @@ pub struct Reading {
 pub trait IntentModel {
     /// The bundle's `format`, which names the kind (`info().kind` in a page).
     fn kind(&self) -> &'static str;
-    fn labels(&self) -> &[String];
+    /// What every kind's model file says of itself: labels, threshold, temperature, words.
+    fn model_meta(&self) -> &ModelMeta;
+    fn labels(&self) -> &[String] {
+        &self.model_meta().labels
+    }
     /// The bundle's energy threshold: known when energy <= threshold.
-    fn threshold(&self) -> f32;
+    fn threshold(&self) -> f32 {
+        self.model_meta().threshold
+    }
     /// The bundle's calibration temperature for the probabilities shown.
-    fn temperature(&self) -> f32;
+    fn temperature(&self) -> f32 {
+        self.model_meta().temperature
+    }
     /// The tokenizer the kind reads queries with.
     fn text_encoder(&self) -> &TextEncoder;
     /// Logits in label order.

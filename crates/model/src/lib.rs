@@ -17,6 +17,7 @@ pub mod familiar;
 pub mod forward;
 pub mod kind;
 pub mod math;
+pub mod meta;
 pub mod safetensors_file;
 pub mod script;
 pub mod spelling;
@@ -34,5 +35,6 @@ pub use error::BundleError;
 /// The conv-max kernels, a crate of their own (see its manifest).
 pub use kernels;
 pub use kind::{IntentModel, Reading};
+pub use meta::ModelMeta;
 pub use table::EmbeddingTable;
 pub use text::TextEncoder;

@@ -3,7 +3,7 @@
 
 use crate::bundle::{sha256_hex, BundleMeta, FORMAT_VERSION};
 use crate::table::TableMeta;
-use crate::{Architecture, Branch, EmbeddingTable, ModelWeights, TextEncoder};
+use crate::{Architecture, Branch, EmbeddingTable, ModelMeta, ModelWeights, TextEncoder};
 
 /// A word-level tokenizer with six entries: small enough to embed anywhere.
 pub const TINY_TOKENIZER: &str = r#"{"version":"1.0","truncation":null,"padding":null,"added_tokens":[],
@@ -66,15 +66,17 @@ pub fn tiny_meta(arch: &Architecture, table: &[u8], tokenizer: &[u8]) -> BundleM
     BundleMeta {
         format_version: FORMAT_VERSION,
         architecture: arch.clone(),
-        labels: vec!["weather".into(), "timer".into()],
-        threshold: -1.5,
-        temperature: 1.0,
-        tokenizer_sha256: sha256_hex(tokenizer),
         table_sha256: sha256_hex(table),
-        training: serde_json::Value::Null,
-        metrics: serde_json::Value::Null,
-        spelling: Vec::new(),
-        scripts: Vec::new(),
+        shared: ModelMeta {
+            labels: vec!["weather".into(), "timer".into()],
+            threshold: -1.5,
+            temperature: 1.0,
+            tokenizer_sha256: sha256_hex(tokenizer),
+            training: serde_json::Value::Null,
+            metrics: serde_json::Value::Null,
+            words: Vec::new(),
+            scripts: Vec::new(),
+        },
     }
 }
 

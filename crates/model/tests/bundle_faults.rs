@@ -155,9 +155,9 @@ fn the_valid_bundle_loads_and_classifies() {
 fn temperature_is_optional_and_scales_only_the_probabilities() {
     // Bundles written before calibration have no `temperature`: they load with 1.0.
     let plain = load(&with_meta("temperature", None)).unwrap();
-    assert_eq!(plain.meta().temperature, 1.0);
+    assert_eq!(plain.meta().shared.temperature, 1.0);
     let warm = load(&with_meta("temperature", Some("4.0"))).unwrap();
-    assert_eq!(warm.meta().temperature, 4.0);
+    assert_eq!(warm.meta().shared.temperature, 4.0);
     let text = "weather today";
     let (p, w) = (
         plain.classify(text, &Default::default()),
@@ -437,7 +437,7 @@ fn drop_tensor(bytes: &[u8], name: &str) -> Vec<u8> {
 fn int8_weights_classify_like_the_f32_ones_they_round() {
     let b = valid();
     let meta = meta(&b.table, &b.tokenizer);
-    let w = weights(meta.labels.len());
+    let w = weights(meta.shared.labels.len());
     let int8 = w.serialize_as(&meta, Dtype::I8);
     let load = |model: &[u8]| {
         Classifier::load(BundleFiles {
@@ -462,7 +462,7 @@ fn int8_weights_classify_like_the_f32_ones_they_round() {
 fn f16_weights_load_as_their_rounded_values() {
     let b = valid();
     let meta = meta(&b.table, &b.tokenizer);
-    let w = weights(meta.labels.len());
+    let w = weights(meta.shared.labels.len());
     let half = w.serialize_as(&meta, Dtype::F16);
     assert!(half.len() < w.serialize(&meta).len());
     let (read, _) = ModelWeights::parse(&half).unwrap();

@@ -1,18 +1,17 @@
 //! A bundle of the sentence-encoder kind: `model.safetensors` holds the head (`head.weight`,
-//! [labels, dim], and `head.bias`, [labels], F32) and its metadata ([`EncoderBundleMeta`], as
-//! JSON under the key `meta`); `encoder.safetensors` is the encoder ([`crate::encoder_file`]);
+//! [labels, dim], and `head.bias`, [labels], F32) and its metadata ([`EncoderBundleMeta`], in
+//! the flat keys every kind writes); `encoder.safetensors` is the encoder ([`crate::encoder_file`]);
 //! `tokenizer.json` is the encoder's tokenizer. The `format` key tells this kind from the
 //! TextCNN's ([`model::bundle::MODEL_FORMAT`]).
 
 use std::collections::HashMap;
 
 use model::bundle::MODEL_FILE;
+use model::meta::{MetaReader, ModelMeta};
 use model::safetensors_file::{check_format, open, read_f32, serialize_tensors};
-use model::script::Script;
 use model::tensor_codec::f32_bytes;
 use model::BundleError;
 use safetensors::{Dtype, SafeTensors};
-use serde::{Deserialize, Serialize};
 
 use crate::head::Head;
 
@@ -20,7 +19,11 @@ use crate::head::Head;
 pub const MODEL_FORMAT: &str = "sentence-encoder-intent";
 /// Bumped on any change a reader must know about.
 /// Version 2: the head gained a bias (a trained linear layer; version 1 was class means).
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 3: the metadata in flat keys, as every kind writes it ([`model::meta`]); version 2
+/// kept it as one JSON value under `meta`, and is still read.
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest version this reader reads.
+const OLDEST_READ: u32 = 2;
 pub const HEAD_WEIGHT: &str = "head.weight";
 pub const HEAD_BIAS: &str = "head.bias";
 
@@ -31,60 +34,73 @@ pub struct EncoderBundleFiles<'a> {
     pub tokenizer: &'a [u8],
 }
 
-/// Everything in `model.safetensors` besides the head.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Everything in `model.safetensors` besides the head: this kind's own keys, and those every
+/// kind writes ([`ModelMeta`]).
+#[derive(Clone, Debug, PartialEq)]
 pub struct EncoderBundleMeta {
     pub format_version: u32,
-    /// Intent names, in the order of the head's rows.
-    pub labels: Vec<String>,
     /// Length of the encoder's vectors (the head's columns).
     pub dim: usize,
-    /// Energy above this means "unknown".
-    pub threshold: f32,
-    /// Softmax temperature for reported probabilities, fitted on validation.
-    pub temperature: f32,
-    pub tokenizer_sha256: String,
     pub encoder_sha256: String,
-    /// How the model was made (flags, data, date): shown, never interpreted.
-    pub training: serde_json::Value,
-    /// Evaluation figures written by the trainer: shown, never interpreted.
-    pub metrics: serde_json::Value,
-    /// The training data's words, most frequent first ([`model::spelling::vocabulary`]):
-    /// what makes a query familiar ([`model::familiar`]). Absent: not judged.
-    #[serde(default)]
-    pub words: Vec<String>,
-    /// The scripts the intents are written in ([`model::script::written_in`]). Absent: not
-    /// judged.
-    #[serde(default)]
-    pub scripts: Vec<Script>,
+    /// Labels, threshold, temperature, tokenizer hash, provenance, words and scripts.
+    pub shared: ModelMeta,
 }
 
 impl EncoderBundleMeta {
-    fn check(&self) -> Result<(), String> {
-        if self.format_version != FORMAT_VERSION {
-            return Err(format!(
-                "format version {} is not supported (this reader knows {FORMAT_VERSION}; \
-                 `trainer encoder` refits it)",
-                self.format_version
-            ));
-        }
-        if self.labels.is_empty() {
-            return Err("metadata `labels` is empty".into());
-        }
-        if self.dim == 0 {
-            return Err("metadata `dim` is 0".into());
-        }
-        if !self.threshold.is_finite() {
-            return Err("metadata `threshold` is not finite".into());
-        }
-        if !(self.temperature.is_finite() && self.temperature > 0.0) {
-            return Err(format!(
-                "metadata `temperature` is {}, expected a finite number above 0",
-                self.temperature
-            ));
-        }
-        Ok(())
+    fn to_map(&self) -> HashMap<String, String> {
+        let mut map = HashMap::from([
+            ("format".to_string(), MODEL_FORMAT.to_string()),
+            ("format_version".into(), self.format_version.to_string()),
+            ("dim".into(), self.dim.to_string()),
+            ("encoder_sha256".into(), self.encoder_sha256.clone()),
+        ]);
+        self.shared.write(&mut map);
+        map
     }
+
+    fn from_map(map: &HashMap<String, String>) -> Result<Self, BundleError> {
+        let meta = MetaReader::new(map, MODEL_FILE);
+        let format_version: u32 = meta.number("format_version")?;
+        if !(OLDEST_READ..=FORMAT_VERSION).contains(&format_version) {
+            return Err(meta.error(format!(
+                "format version {format_version} is not supported (this reader knows \
+                 {OLDEST_READ} to {FORMAT_VERSION}; `trainer encoder` refits it)"
+            )));
+        }
+        let dim: usize = meta.number("dim")?;
+        if dim == 0 {
+            return Err(meta.error("metadata `dim` is 0"));
+        }
+        Ok(Self {
+            format_version,
+            dim,
+            encoder_sha256: meta.text("encoder_sha256")?.to_string(),
+            shared: ModelMeta::read(&meta)?,
+        })
+    }
+}
+
+/// A version-2 model file's metadata, one JSON object under `meta`, as the flat keys of
+/// version 3, so that one reader checks both.
+fn flat_keys_of_version_2(meta_json: &str) -> Result<HashMap<String, String>, BundleError> {
+    let err = |p: String| BundleError::new(MODEL_FILE, p);
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(meta_json).map_err(|e| err(format!("metadata `meta`: {e}")))?;
+    Ok(object
+        .into_iter()
+        .map(|(key, value)| {
+            let key = if key == "words" {
+                "spelling".into()
+            } else {
+                key
+            };
+            let text = match value {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            (key, text)
+        })
+        .collect())
 }
 
 /// The `format` metadata value of a model file, if it has one: tells the two kinds apart.
@@ -95,25 +111,20 @@ pub fn model_format(model: &[u8]) -> Option<String> {
 
 /// The model file's bytes for a head and its metadata.
 pub fn serialize(meta: &EncoderBundleMeta, head: &Head) -> Vec<u8> {
-    let metadata = HashMap::from([
-        ("format".to_string(), MODEL_FORMAT.to_string()),
-        (
-            "meta".to_string(),
-            serde_json::to_string(meta).expect("plain data serializes"),
-        ),
-    ]);
+    let metadata = meta.to_map();
+    let labels = meta.shared.labels.len();
     serialize_tensors(
         vec![
             (
                 HEAD_WEIGHT.to_string(),
                 Dtype::F32,
-                vec![meta.labels.len(), meta.dim],
+                vec![labels, meta.dim],
                 f32_bytes(&head.weight),
             ),
             (
                 HEAD_BIAS.to_string(),
                 Dtype::F32,
-                vec![meta.labels.len()],
+                vec![labels],
                 f32_bytes(&head.bias),
             ),
         ],
@@ -123,19 +134,22 @@ pub fn serialize(meta: &EncoderBundleMeta, head: &Head) -> Vec<u8> {
 
 /// Reads and checks a model file of this kind: its metadata and head.
 pub fn parse(model: &[u8]) -> Result<(EncoderBundleMeta, Head), BundleError> {
-    let err = |p: String| BundleError::new(MODEL_FILE, p);
     let (metadata, st) = open(model, MODEL_FILE)?;
     let metadata = metadata.unwrap_or_default();
     check_format(MODEL_FILE, metadata.get("format"), MODEL_FORMAT)?;
-    let meta_json = metadata
-        .get("meta")
-        .ok_or_else(|| err("metadata key `meta` is missing".into()))?;
-    let meta: EncoderBundleMeta =
-        serde_json::from_str(meta_json).map_err(|e| err(format!("metadata `meta`: {e}")))?;
-    meta.check().map_err(err)?;
+    let meta = match (
+        metadata.get("meta"),
+        metadata.contains_key("format_version"),
+    ) {
+        (Some(version_2), false) => {
+            EncoderBundleMeta::from_map(&flat_keys_of_version_2(version_2)?)?
+        }
+        _ => EncoderBundleMeta::from_map(&metadata)?,
+    };
+    let labels = meta.shared.labels.len();
     let head = Head {
-        weight: read_f32(&st, MODEL_FILE, HEAD_WEIGHT, &[meta.labels.len(), meta.dim])?,
-        bias: read_f32(&st, MODEL_FILE, HEAD_BIAS, &[meta.labels.len()])?,
+        weight: read_f32(&st, MODEL_FILE, HEAD_WEIGHT, &[labels, meta.dim])?,
+        bias: read_f32(&st, MODEL_FILE, HEAD_BIAS, &[labels])?,
     };
     Ok((meta, head))
 }

@@ -5,7 +5,7 @@ use model::bundle::{check_hash, TOKENIZER_FILE};
 use model::familiar;
 use model::kind::{InferenceError, IntentModel, Reading};
 use model::spelling::Speller;
-use model::{BundleError, TextEncoder};
+use model::{BundleError, ModelMeta, TextEncoder};
 
 use crate::bundle::{self, EncoderBundleFiles, EncoderBundleMeta};
 use crate::encoder::SentenceEncoder;
@@ -23,7 +23,11 @@ impl EncoderClassifier {
     /// Loads and cross-checks a bundle: hashes, and the encoder's width against the head's.
     pub fn load(files: EncoderBundleFiles<'_>) -> Result<Self, BundleError> {
         let (meta, head) = bundle::parse(files.model)?;
-        check_hash(TOKENIZER_FILE, files.tokenizer, &meta.tokenizer_sha256)?;
+        check_hash(
+            TOKENIZER_FILE,
+            files.tokenizer,
+            &meta.shared.tokenizer_sha256,
+        )?;
         check_hash(ENCODER_FILE, files.encoder, &meta.encoder_sha256)?;
         let encoder = SentenceEncoder::load(files.encoder, files.tokenizer)?;
         if encoder.dim() != meta.dim {
@@ -38,7 +42,7 @@ impl EncoderClassifier {
         }
         Ok(Self {
             encoder,
-            words: Speller::new(&meta.words),
+            words: Speller::new(&meta.shared.words),
             meta,
             head,
         })
@@ -49,7 +53,7 @@ impl EncoderClassifier {
     }
 
     pub fn labels(&self) -> &[String] {
-        &self.meta.labels
+        &self.meta.shared.labels
     }
 
     pub fn encoder(&self) -> &SentenceEncoder {
@@ -77,16 +81,8 @@ impl IntentModel for EncoderClassifier {
         bundle::MODEL_FORMAT
     }
 
-    fn labels(&self) -> &[String] {
-        &self.meta.labels
-    }
-
-    fn threshold(&self) -> f32 {
-        self.meta.threshold
-    }
-
-    fn temperature(&self) -> f32 {
-        self.meta.temperature
+    fn model_meta(&self) -> &ModelMeta {
+        &self.meta.shared
     }
 
     fn text_encoder(&self) -> &TextEncoder {
@@ -114,7 +110,7 @@ impl IntentModel for EncoderClassifier {
             unknown_share: text_encoder.unknown_pieces(text).share(),
             unfamiliar: familiar::is_unfamiliar(
                 text_encoder.bounded(text),
-                &self.meta.scripts,
+                &self.meta.shared.scripts,
                 &self.words,
                 |w| text_encoder.spells_whole(w),
             ),

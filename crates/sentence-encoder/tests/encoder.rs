@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::BertModel;
 use model::bundle::{sha256_hex, MODEL_FILE, TOKENIZER_FILE};
-use model::{ClassifyOptions, IntentModel, TextEncoder};
+use model::{ClassifyOptions, IntentModel, ModelMeta, TextEncoder};
 use sentence_encoder::bundle::{self, EncoderBundleMeta};
 use sentence_encoder::encoder_file::{self, ENCODER_FILE};
 use sentence_encoder::head::{self, Head};
@@ -116,16 +116,18 @@ fn many_at_once_gives_each_texts_own_vector() {
 fn meta(labels: &[&str], encoder: &[u8], tokenizer: &[u8]) -> EncoderBundleMeta {
     EncoderBundleMeta {
         format_version: bundle::FORMAT_VERSION,
-        labels: labels.iter().map(|l| l.to_string()).collect(),
         dim: TINY_HIDDEN,
-        threshold: -2.0,
-        temperature: 1.0,
-        tokenizer_sha256: sha256_hex(tokenizer),
         encoder_sha256: sha256_hex(encoder),
-        training: serde_json::Value::Null,
-        metrics: serde_json::Value::Null,
-        words: Vec::new(),
-        scripts: Vec::new(),
+        shared: ModelMeta {
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            threshold: -2.0,
+            temperature: 1.0,
+            tokenizer_sha256: sha256_hex(tokenizer),
+            training: serde_json::Value::Null,
+            metrics: serde_json::Value::Null,
+            words: Vec::new(),
+            scripts: Vec::new(),
+        },
     }
 }
 
@@ -301,4 +303,75 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
         e.starts_with(TOKENIZER_FILE) && e.contains("embeddings for 100"),
         "{e}"
     );
+}
+
+#[test]
+fn a_version_2_bundle_with_its_metadata_as_one_json_value_is_still_read() {
+    let (encoder_bytes, tokenizer, _) = tiny_encoder();
+    let mut meta = meta(&["timer", "weather"], &encoder_bytes, &tokenizer);
+    meta.shared.words = vec!["timer".into(), "weather".into()];
+    let head = Head {
+        weight: (0..2 * TINY_HIDDEN)
+            .map(|i| (i as f32 * 0.37).sin())
+            .collect(),
+        bias: vec![0.1, -0.2],
+    };
+    let current = bundle::serialize(&meta, &head);
+    // The version-2 layout: every field as one JSON object under `meta`.
+    let shared = &meta.shared;
+    let version_2 = serde_json::json!({
+        "format_version": 2,
+        "labels": shared.labels,
+        "dim": meta.dim,
+        "threshold": shared.threshold,
+        "temperature": shared.temperature,
+        "tokenizer_sha256": shared.tokenizer_sha256,
+        "encoder_sha256": meta.encoder_sha256,
+        "training": shared.training,
+        "metrics": shared.metrics,
+        "words": shared.words,
+        "scripts": shared.scripts,
+    });
+    let f32_tensor = |name: &str, shape: Vec<usize>, values: &[f32]| {
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        (name.to_string(), safetensors::Dtype::F32, shape, bytes)
+    };
+    let old = model::safetensors_file::serialize_tensors(
+        vec![
+            f32_tensor(bundle::HEAD_WEIGHT, vec![2, TINY_HIDDEN], &head.weight),
+            f32_tensor(bundle::HEAD_BIAS, vec![2], &head.bias),
+        ],
+        std::collections::HashMap::from([
+            ("format".to_string(), bundle::MODEL_FORMAT.to_string()),
+            ("meta".to_string(), version_2.to_string()),
+        ]),
+    );
+    let (read, read_head) = bundle::parse(&old).unwrap();
+    assert_eq!(read.format_version, 2);
+    assert_eq!(read.shared, meta.shared);
+    assert_eq!(
+        (read.dim, &read.encoder_sha256),
+        (meta.dim, &meta.encoder_sha256)
+    );
+    assert_eq!(read_head, head);
+    let load = |model: &[u8]| {
+        EncoderClassifier::load(EncoderBundleFiles {
+            model,
+            encoder: &encoder_bytes,
+            tokenizer: &tokenizer,
+        })
+        .unwrap()
+    };
+    let (new_form, old_form) = (load(&current), load(&old));
+    for text in TEXTS {
+        assert_eq!(
+            new_form.logits(text).unwrap(),
+            old_form.logits(text).unwrap()
+        );
+        let options = ClassifyOptions::default();
+        assert_eq!(
+            new_form.classify(text, &options).unwrap(),
+            old_form.classify(text, &options).unwrap()
+        );
+    }
 }

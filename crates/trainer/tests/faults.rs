@@ -412,7 +412,7 @@ fn train_command(out: &Path, epochs: usize) -> Command {
 fn weights_and_threshold(bundle: &Path) -> (model::ModelWeights, f32) {
     let bytes = std::fs::read(bundle.join("model.safetensors")).unwrap();
     let (weights, meta) = model::ModelWeights::parse(&bytes).unwrap();
-    (weights, meta.threshold)
+    (weights, meta.shared.threshold)
 }
 
 /// Runs a training to its end within [`TRAINING`]; returns its stderr.

@@ -205,7 +205,7 @@ fn tiny_training_learns_and_the_bundle_reproduces_the_network() {
     })
     .unwrap();
     assert_bundle_reproduces(&clf, &trained.network, &emb);
-    assert_eq!(clf.meta().threshold, trained.meta.threshold);
+    assert_eq!(clf.meta().shared.threshold, trained.meta.shared.threshold);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -302,7 +302,7 @@ fn an_observer_sees_every_step_and_epoch_and_can_cancel() {
     let (observed_weights, _) = ModelWeights::parse(&observed.model_bytes).unwrap();
     let (plain_weights, _) = ModelWeights::parse(&plain.model_bytes).unwrap();
     assert_eq!(observed_weights, plain_weights);
-    assert_eq!(observed.meta.threshold, plain.meta.threshold);
+    assert_eq!(observed.meta.shared.threshold, plain.meta.shared.threshold);
 
     let mut cancelling = Recorder {
         cancel_at: Some((2, 1)),
@@ -572,8 +572,11 @@ fn two_epochs_then_resuming_two_more_equals_four_epochs() {
     );
     // Bit for bit: weights, BatchNorm statistics (folded in), threshold and metrics.
     assert_eq!(weights(&resumed), weights(&straight));
-    assert_eq!(resumed.meta.threshold, straight.meta.threshold);
-    assert_eq!(resumed.meta.metrics, straight.meta.metrics);
+    assert_eq!(
+        resumed.meta.shared.threshold,
+        straight.meta.shared.threshold
+    );
+    assert_eq!(resumed.meta.shared.metrics, straight.meta.shared.metrics);
     // The log holds each epoch once, continued from the checkpoint.
     let epochs: Vec<u64> = std::fs::read_to_string(&log)
         .unwrap()

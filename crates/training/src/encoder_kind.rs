@@ -39,7 +39,7 @@ impl FittedEncoder {
     pub fn description(&self) -> ModelDescription<'_> {
         ModelDescription {
             kind: CardKind::SentenceEncoder,
-            labels: &self.meta.labels,
+            labels: &self.meta.shared.labels,
             data_source: &self.data_source,
             embedding_source: &self.encoder_source,
             scripts_read: &[],
@@ -105,19 +105,13 @@ pub fn fit(
     );
     training.insert("threshold_rule".into(), serde_json::json!(setting.rule));
     training.insert("seed".into(), seed.into());
-    let meta = EncoderBundleMeta {
+    let mut meta = EncoderBundleMeta {
         format_version: encoder_bundle::FORMAT_VERSION,
-        labels: dataset.labels.clone(),
         dim: encoder.dim(),
-        threshold: evaluation.threshold,
-        temperature: evaluation.temperature,
-        tokenizer_sha256: sha256_hex(&source.tokenizer),
         encoder_sha256: sha256_hex(&source.encoder),
-        training: training.into(),
-        metrics: evaluation.metrics.clone(),
-        words: model::spelling::vocabulary(dataset.training_texts()),
-        scripts: model::script::written_in(dataset.train.iter().map(|(text, _)| text.as_str())),
+        shared: finish::model_meta(dataset, &source.tokenizer, training, true),
     };
+    evaluation.settle(&mut meta.shared);
     let model_bytes = encoder_bundle::serialize(&meta, &head);
     // What is written must load as a classifier, the page's way.
     EncoderClassifier::load(EncoderBundleFiles {

@@ -3,6 +3,9 @@
 //! list. A kind supplies only its shipped bundle's logits for a text, so what ships is what
 //! is measured.
 
+use model::bundle::sha256_hex;
+use model::ModelMeta;
+
 use crate::calibration;
 use crate::data::Dataset;
 use crate::evaluate::{self, KnownScore, Report, ThresholdRule};
@@ -89,6 +92,13 @@ impl Evaluation {
         }
     }
 
+    /// Writes the measured threshold, temperature and metrics into the bundle's metadata.
+    pub fn settle(&self, meta: &mut ModelMeta) {
+        meta.threshold = self.threshold;
+        meta.temperature = self.temperature;
+        meta.metrics = self.metrics.clone();
+    }
+
     /// README.md for the bundle (model_card.rs), `name` being the model's.
     pub fn model_card(&self, model: &ModelDescription<'_>, name: &str) -> String {
         model_card::render(&CardInputs {
@@ -136,6 +146,31 @@ pub struct ModelDescription<'a> {
     pub embedding_source: &'a str,
     /// The scripts of the training text the tokenizer spells; empty: not counted.
     pub scripts_read: &'a [Script],
+}
+
+/// The metadata every kind's bundle carries ([`ModelMeta`]) for a model trained on
+/// `dataset` with `tokenizer`: labels, the tokenizer's hash, the `training` record, the
+/// training words (unless `words` is false) and scripts. Threshold, temperature and metrics
+/// wait for [`Evaluation::settle`].
+pub fn model_meta(
+    dataset: &Dataset,
+    tokenizer: &[u8],
+    training: serde_json::Map<String, serde_json::Value>,
+    words: bool,
+) -> ModelMeta {
+    ModelMeta {
+        labels: dataset.labels.clone(),
+        threshold: 0.0,
+        temperature: 1.0,
+        tokenizer_sha256: sha256_hex(tokenizer),
+        training: training.into(),
+        metrics: serde_json::Value::Null,
+        words: match words {
+            true => model::spelling::vocabulary(dataset.training_texts()),
+            false => Vec::new(),
+        },
+        scripts: model::script::written_in(dataset.train.iter().map(|(text, _)| text.as_str())),
+    }
 }
 
 /// The part of a bundle's `training` record every kind writes: the data file, the suggested

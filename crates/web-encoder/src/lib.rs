@@ -85,13 +85,13 @@ impl EncoderIntentClassifier {
         let text = self.inner.encoder().text();
         to_json(&Info {
             kind: self.inner.kind(),
-            labels: &meta.labels,
-            threshold: meta.threshold,
+            labels: &meta.shared.labels,
+            threshold: meta.shared.threshold,
             dim: meta.dim,
             max_chars: text.char_bound(),
             vocab_size: text.vocab_size(),
-            training: &meta.training,
-            metrics: &meta.metrics,
+            training: &meta.shared.training,
+            metrics: &meta.shared.metrics,
         })
     }
 }

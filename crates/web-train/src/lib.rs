@@ -43,9 +43,9 @@ impl TrainedBundle {
     pub fn summary(&self) -> Result<String, JsError> {
         let meta = &self.trained.meta;
         serde_json::to_string(&serde_json::json!({
-            "threshold": meta.threshold,
-            "temperature": meta.temperature,
-            "metrics": meta.metrics,
+            "threshold": meta.shared.threshold,
+            "temperature": meta.shared.temperature,
+            "metrics": meta.shared.metrics,
             "epochs": self.epochs,
             "unreadable": self.trained.unreadable,
         }))

@@ -84,14 +84,14 @@ impl IntentClassifier {
         let meta = self.inner.meta();
         to_json(&Info {
             kind: self.inner.kind(),
-            labels: &meta.labels,
-            threshold: meta.threshold,
+            labels: &meta.shared.labels,
+            threshold: meta.shared.threshold,
             architecture: &meta.architecture,
             max_chars: self.inner.encoder().char_bound(),
             vocab_size: self.inner.encoder().vocab_size(),
             embedding: self.inner.table_meta(),
-            training: &meta.training,
-            metrics: &meta.metrics,
+            training: &meta.shared.training,
+            metrics: &meta.shared.metrics,
             kernel: model::kernels::kernel_name(),
         })
     }

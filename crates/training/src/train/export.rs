@@ -33,30 +33,19 @@ pub(super) fn bundle_meta(
     embeddings: &Embeddings,
     arch: &Architecture,
 ) -> BundleMeta {
+    let mut training = finish::training_record(dataset);
+    training.insert("config".into(), serde_json::json!(config));
+    training.insert("train_sentences".into(), dataset.train.len().into());
+    training.insert(
+        "negative_sentences".into(),
+        dataset.negatives_train.len().into(),
+    );
+    let repair = config.spelling == Spelling::Repair;
     BundleMeta {
         format_version: FORMAT_VERSION,
         architecture: arch.clone(),
-        labels: dataset.labels.clone(),
-        threshold: 0.0,
-        temperature: 1.0,
-        tokenizer_sha256: sha256_hex(&embeddings.tokenizer_bytes),
         table_sha256: sha256_hex(&embeddings.table_bytes),
-        training: {
-            let mut record = finish::training_record(dataset);
-            record.insert("config".into(), serde_json::json!(config));
-            record.insert("train_sentences".into(), dataset.train.len().into());
-            record.insert(
-                "negative_sentences".into(),
-                dataset.negatives_train.len().into(),
-            );
-            record.into()
-        },
-        metrics: serde_json::Value::Null,
-        spelling: match config.spelling {
-            Spelling::Repair => model::spelling::vocabulary(dataset.training_texts()),
-            Spelling::Off => Vec::new(),
-        },
-        scripts: model::script::written_in(dataset.train.iter().map(|(text, _)| text.as_str())),
+        shared: finish::model_meta(dataset, &embeddings.tokenizer_bytes, training, repair),
     }
 }
 
@@ -83,9 +72,7 @@ pub(super) fn export(
         rule: config.threshold_rule,
     };
     let evaluation = Evaluation::of(dataset, setting, |t| classifier.logits(t));
-    meta.threshold = evaluation.threshold;
-    meta.temperature = evaluation.temperature;
-    meta.metrics = evaluation.metrics.clone();
+    evaluation.settle(&mut meta.shared);
     Ok(Trained {
         network,
         model_bytes: weights.serialize_as(&meta, dtype),
@@ -102,7 +89,7 @@ impl Trained {
     pub fn description(&self) -> ModelDescription<'_> {
         ModelDescription {
             kind: CardKind::TextCnn,
-            labels: &self.meta.labels,
+            labels: &self.meta.shared.labels,
             data_source: &self.data_source,
             embedding_source: &self.embedding_source,
             scripts_read: &self.unreadable.read,
