@@ -333,7 +333,52 @@ fn percent(part: usize, whole: usize) -> f64 {
     }
 }
 
+/// The model's token embeddings and tokenizer, as `table` reads them.
+struct Inputs {
+    tokenizer_path: PathBuf,
+    weights_path: PathBuf,
+    tokenizer_bytes: Vec<u8>,
+    encoder: model::TextEncoder,
+    matrix: TokenMatrix,
+    /// Where the rows came from, for the table's `source`.
+    origin: String,
+}
+
+/// The vocabulary the table keeps: its tokenizer, the source rows it keeps, in order, and a
+/// note for the table's `source` when pruned.
+struct Vocabulary {
+    tokenizer: Vec<u8>,
+    ids: Vec<u32>,
+    pruned_note: Option<String>,
+}
+
+/// `trainer table`: read the model's token embeddings, prune the vocabulary if asked, reduce
+/// the rows with PCA and quantize them, then write the table and its tokenizer.
 pub fn run(args: &TableArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let inputs = read_inputs(args, started)?;
+    let vocabulary = kept_vocabulary(args, &inputs)?;
+    let (table, meta) = compressed_table(args, inputs, &vocabulary, started)?;
+    let table_bytes = table.serialize(&meta);
+    println!(
+        "table.safetensors {:.2} MB, tokenizer.json {:.2} MB",
+        table_bytes.len() as f64 / 1e6,
+        vocabulary.tokenizer.len() as f64 / 1e6
+    );
+    crate::output::write_dir_atomically(
+        &args.out,
+        &[
+            (TABLE_FILE, table_bytes),
+            (TOKENIZER_FILE, vocabulary.tokenizer),
+        ],
+    )?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+/// The tokenizer and the token embeddings (the input tensor, or the encoder's outputs per
+/// token with `--embeddings distilled`), checked to have a row per token.
+fn read_inputs(args: &TableArgs, started: std::time::Instant) -> Result<Inputs> {
     let source = args.model.as_deref().map(ModelSource::parse).transpose()?;
     let model_file = |explicit: &Option<PathBuf>, file: &str, flag: &str| -> Result<PathBuf> {
         match (explicit, &source) {
@@ -348,7 +393,6 @@ pub fn run(args: &TableArgs) -> Result<()> {
         .with_context(|| format!("cannot read {}", tokenizer_path.display()))?;
     let encoder = model::TextEncoder::from_bytes(&tokenizer_bytes, 64)
         .map_err(|e| anyhow::anyhow!("{}: {}", tokenizer_path.display(), e.problem))?;
-    let started = std::time::Instant::now();
     let (matrix, origin) = match args.embeddings {
         EmbeddingSource::Input => (
             TokenMatrix::open(&weights_path, &args.tensor)?,
@@ -372,86 +416,122 @@ pub fn run(args: &TableArgs) -> Result<()> {
             )
         }
     };
-    let (rows, cols) = (matrix.rows(), matrix.cols());
-    if encoder.vocab_size() != rows {
+    if encoder.vocab_size() != matrix.rows() {
         bail!(
-            "{} has {} tokens but tensor `{}` in {} has {rows} rows",
+            "{} has {} tokens but tensor `{}` in {} has {} rows",
             tokenizer_path.display(),
             encoder.vocab_size(),
             args.tensor,
-            weights_path.display()
+            weights_path.display(),
+            matrix.rows()
         );
     }
+    Ok(Inputs {
+        tokenizer_path,
+        weights_path,
+        tokenizer_bytes,
+        encoder,
+        matrix,
+        origin,
+    })
+}
 
+/// Every token, or the pieces `--prune` / `--latin-only` keep (reported, with how the kept
+/// texts' tokens compare with `--compare-texts`).
+fn kept_vocabulary(args: &TableArgs, inputs: &Inputs) -> Result<Vocabulary> {
+    let rows = inputs.matrix.rows();
+    let tokenizer_bytes = &inputs.tokenizer_bytes;
     let pruning = match (args.prune, args.latin_only) {
         (None, false) => None,
         (Some(target), _) => {
             let keep = strings_of(&args.keep_texts)?;
-            Some((prune::prune_unigram(&tokenizer_bytes, &keep, target), keep))
+            Some((prune::prune_unigram(tokenizer_bytes, &keep, target), keep))
         }
         (None, true) => {
             let keep = strings_of(&args.keep_texts)?;
             Some((
-                prune::prune_wordpiece_to_latin(&tokenizer_bytes, &keep),
+                prune::prune_wordpiece_to_latin(tokenizer_bytes, &keep),
                 keep,
             ))
         }
     };
-    let (out_tokenizer, ids, pruned_note) = match pruning {
-        None => (tokenizer_bytes, (0..rows as u32).collect::<Vec<_>>(), None),
-        Some((pruned, keep)) => {
-            let pruned = pruned.with_context(|| tokenizer_path.display().to_string())?;
-            println!(
-                "pruned {rows} -> {} pieces ({} for the {} kept texts and special tokens, {} \
-                 single CJK characters, {} by score); tokenizer.json {:.2} MB",
-                pruned.old_ids.len(),
-                pruned.from_texts,
-                keep.len(),
-                pruned.from_cjk_chars,
-                pruned.from_scores,
-                pruned.tokenizer_json.len() as f64 / 1e6
-            );
-            if let Some(differences) = &pruned.normalizer_differences {
-                println!(
-                    "normalizer: NFKC with SentencePiece's nmt rules in place of the \
-                     precompiled character map; every kept text normalizes the same, single \
-                     code points differ only at {:?}",
-                    differences
-                        .iter()
-                        .map(|&c| format!("U+{:04X}", c as u32))
-                        .collect::<Vec<_>>()
-                );
-            }
-            let (full, small) = (
-                encoder.tokenizer(),
-                tokenizers::Tokenizer::from_bytes(&pruned.tokenizer_json)
-                    .map_err(|e| anyhow::anyhow!("pruned tokenizer: {e}"))?,
-            );
-            for path in &args.compare_texts {
-                let texts = strings_of(std::slice::from_ref(path))?;
-                let a = prune::split_agreement(full, &small, &texts)?;
-                println!(
-                    "{}: tokens unchanged: non-CJK {:.2}% of {}, CJK {:.2}% of {}; unknown \
-                     tokens after pruning {:.3}% of {}",
-                    path.display(),
-                    percent(a.other_unchanged, a.other_tokens),
-                    a.other_tokens,
-                    percent(a.cjk_unchanged, a.cjk_tokens),
-                    a.cjk_tokens,
-                    percent(a.pruned_unknown, a.pruned_tokens),
-                    a.pruned_tokens
-                );
-            }
-            let note = format!(", pruned to {} of {rows} pieces", pruned.old_ids.len());
-            (pruned.tokenizer_json, pruned.old_ids, Some(note))
-        }
+    let Some((pruned, keep)) = pruning else {
+        return Ok(Vocabulary {
+            tokenizer: tokenizer_bytes.clone(),
+            ids: (0..rows as u32).collect(),
+            pruned_note: None,
+        });
     };
+    let pruned = pruned.with_context(|| inputs.tokenizer_path.display().to_string())?;
+    println!(
+        "pruned {rows} -> {} pieces ({} for the {} kept texts and special tokens, {} \
+         single CJK characters, {} by score); tokenizer.json {:.2} MB",
+        pruned.old_ids.len(),
+        pruned.from_texts,
+        keep.len(),
+        pruned.from_cjk_chars,
+        pruned.from_scores,
+        pruned.tokenizer_json.len() as f64 / 1e6
+    );
+    if let Some(differences) = &pruned.normalizer_differences {
+        println!(
+            "normalizer: NFKC with SentencePiece's nmt rules in place of the \
+             precompiled character map; every kept text normalizes the same, single \
+             code points differ only at {:?}",
+            differences
+                .iter()
+                .map(|&c| format!("U+{:04X}", c as u32))
+                .collect::<Vec<_>>()
+        );
+    }
+    let small = tokenizers::Tokenizer::from_bytes(&pruned.tokenizer_json)
+        .map_err(|e| anyhow::anyhow!("pruned tokenizer: {e}"))?;
+    for path in &args.compare_texts {
+        let texts = strings_of(std::slice::from_ref(path))?;
+        let a = prune::split_agreement(inputs.encoder.tokenizer(), &small, &texts)?;
+        println!(
+            "{}: tokens unchanged: non-CJK {:.2}% of {}, CJK {:.2}% of {}; unknown \
+             tokens after pruning {:.3}% of {}",
+            path.display(),
+            percent(a.other_unchanged, a.other_tokens),
+            a.other_tokens,
+            percent(a.cjk_unchanged, a.cjk_tokens),
+            a.cjk_tokens,
+            percent(a.pruned_unknown, a.pruned_tokens),
+            a.pruned_tokens
+        );
+    }
+    Ok(Vocabulary {
+        pruned_note: Some(format!(
+            ", pruned to {} of {rows} pieces",
+            pruned.old_ids.len()
+        )),
+        tokenizer: pruned.tokenizer_json,
+        ids: pruned.old_ids,
+    })
+}
 
+/// The kept rows reduced to `--dims` with PCA and quantized, checked against the PCA rows,
+/// and the table's metadata.
+fn compressed_table(
+    args: &TableArgs,
+    inputs: Inputs,
+    vocabulary: &Vocabulary,
+    started: std::time::Instant,
+) -> Result<(EmbeddingTable, TableMeta)> {
     if args.pq_sub_dim == 0 {
         bail!("--pq-sub-dim must be at least 1");
     }
-    let pca = pca(&matrix, &ids, args.dims)?;
-    let projected = pca.project(&matrix, &ids);
+    let Inputs {
+        matrix,
+        weights_path,
+        origin,
+        ..
+    } = inputs;
+    let cols = matrix.cols();
+    let ids = &vocabulary.ids;
+    let pca = pca(&matrix, ids, args.dims)?;
+    let projected = pca.project(&matrix, ids);
     drop(matrix);
     let table = match args.quantization {
         RowStorage::Pq => EmbeddingTable::quantize_with(&projected, args.dims, args.pq_sub_dim),
@@ -480,24 +560,13 @@ pub fn run(args: &TableArgs) -> Result<()> {
             .source
             .clone()
             .unwrap_or_else(|| format!("{} :: {origin}", weights_path.display()))
-            + pruned_note.as_deref().unwrap_or(""),
+            + vocabulary.pruned_note.as_deref().unwrap_or(""),
         dim: args.dims,
         source_dim: cols,
         explained_variance: pca.explained_variance,
-        tokenizer_sha256: sha256_hex(&out_tokenizer),
+        tokenizer_sha256: sha256_hex(&vocabulary.tokenizer),
     };
-    let table_bytes = table.serialize(&meta);
-    println!(
-        "table.safetensors {:.2} MB, tokenizer.json {:.2} MB",
-        table_bytes.len() as f64 / 1e6,
-        out_tokenizer.len() as f64 / 1e6
-    );
-    crate::output::write_dir_atomically(
-        &args.out,
-        &[(TABLE_FILE, table_bytes), (TOKENIZER_FILE, out_tokenizer)],
-    )?;
-    println!("wrote {}", args.out.display());
-    Ok(())
+    Ok((table, meta))
 }
 
 #[cfg(test)]
