@@ -159,7 +159,7 @@ try {
       [`wasm (${pkg})`]: `${pkg}/intent_web_bg.wasm`,
       'JS glue': `${pkg}/intent_web.js`,
     }),
-    'classifier.js + core.js': ['web/classifier.js', 'web/core.js'],
+    'classifier.js + core.js, checks.js, kinds.js, fetch-bundle.js, wasm.js': ['web/classifier.js', 'web/core.js', 'web/checks.js', 'web/kinds.js', 'web/fetch-bundle.js', 'web/wasm.js'],
     'sources.js + hub.js': ['web/sources.js', 'web/hub.js'],
     'model.safetensors': `${MODEL}model.safetensors`,
     [results.encoder ? 'encoder.safetensors' : 'table.safetensors']: `${MODEL}${results.encoder ? 'encoder' : 'table'}.safetensors`,

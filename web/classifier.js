@@ -9,17 +9,19 @@
 //   const clf = await loadClassifier('models/default/');   // or 'hf:user/repo', '/abs/dir/'
 //   clf.classify('weather tomorrow');  // { intent, known, confidence, energy, threshold, top, repaired? }
 
-// The rest lives in core.js, which the worker (worker.js) shares.
-import {
-  checkOptions, checkText, checkTexts, checkThreshold, loadHere, prefetch, useGlue,
-} from './core.js';
+// The rest lives in modules the worker (worker.js) shares: core.js (loading, the page
+// Classifier), checks.js, kinds.js, fetch-bundle.js, wasm.js.
+import { checkOptions, checkText, checkTexts, checkThreshold } from './checks.js';
+import { loadHere, prefetch } from './core.js';
 import { openSource, platform } from './sources.js';
+import { useGlue } from './wasm.js';
 
 export { env } from './hub.js';
-export {
-  BUNDLE_FILES, CACHE_NAME, Classifier, ENCODER_FORMAT, TEXTCNN_FORMAT, bundleLayout, classifierFromFiles,
-  describeValue, detectKernel, initWasm, safetensorsMetadata, wasmMemoryBytes,
-} from './core.js';
+export { describeValue } from './checks.js';
+export { Classifier, classifierFromFiles } from './core.js';
+export { CACHE_NAME } from './fetch-bundle.js';
+export { BUNDLE_FILES, ENCODER_FORMAT, TEXTCNN_FORMAT, bundleLayout, safetensorsMetadata } from './kinds.js';
+export { detectKernel, initWasm, wasmMemoryBytes } from './wasm.js';
 
 // On the page each build's glue is imported when first needed, so a page fetches only the
 // one it runs. Literal specifiers, so that bundlers see, copy and hash it.

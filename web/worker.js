@@ -4,8 +4,9 @@
 // browsers it is a module Worker; in Node, web/node-worker.js drives `answer` from
 // worker_threads. The page Classifier it runs checks every argument (a message may be posted
 // directly); errorType ('TypeError', 'RangeError', ...) lets the caller rethrow the same type.
-import { classifierFromFiles, loadHere, useGlue } from './core.js';
+import { classifierFromFiles, loadHere } from './core.js';
 import { openSource } from './sources.js';
+import { useGlue } from './wasm.js';
 import * as relaxedGlue from './pkg-relaxed/intent_web.js';
 import * as simd128Glue from './pkg/intent_web.js';
 import * as encoderGlue from './pkg-encoder/intent_encoder_web.js';

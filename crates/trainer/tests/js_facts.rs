@@ -1,6 +1,6 @@
 //! A page needs the bundle's file names and formats before any wasm has loaded, and checks
 //! training options before the training module downloads, so the JS package names them
-//! too (`web/core.js`, `web/trainer.js`). These tests hold those names to the Rust ones.
+//! too (`web/kinds.js`, `web/trainer.js`). These tests hold those names to the Rust ones.
 
 use std::path::Path;
 
@@ -17,14 +17,14 @@ fn web_file(name: &str) -> String {
 
 #[test]
 fn the_page_names_the_bundle_files_and_formats_as_the_crates_do() {
-    let core = web_file("core.js");
+    let kinds = web_file("kinds.js");
     let formats = [
         ("TEXTCNN_FORMAT", model::bundle::MODEL_FORMAT),
         ("ENCODER_FORMAT", sentence_encoder::bundle::MODEL_FORMAT),
     ];
     for (name, format) in formats {
         let line = format!("export const {name} = '{format}';");
-        assert!(core.contains(&line), "web/core.js lacks `{line}`");
+        assert!(kinds.contains(&line), "web/kinds.js lacks `{line}`");
     }
     let files = [
         ("model", MODEL_FILE),
@@ -35,8 +35,8 @@ fn the_page_names_the_bundle_files_and_formats_as_the_crates_do() {
     for (role, file) in files {
         let line = format!("  {role}: '{file}',");
         assert!(
-            core.contains(&line),
-            "web/core.js BUNDLE_FILES lacks `{line}`"
+            kinds.contains(&line),
+            "web/kinds.js BUNDLE_FILES lacks `{line}`"
         );
     }
 }
