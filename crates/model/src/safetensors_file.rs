@@ -76,6 +76,14 @@ pub fn read_weights(
         .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
     if view.dtype() == Dtype::I8 {
         check_view(&view, file, name, Dtype::I8, shape)?;
+        // One scale per row: a scalar, or rows without values, has nothing to scale (and
+        // would leave the rows' length undefined).
+        if shape.is_empty() || shape.contains(&0) {
+            return Err(BundleError::new(
+                file,
+                format!("tensor `{name}` is int8 with shape {shape:?}; expected rows of values"),
+            ));
+        }
         let scales = read_f32(st, file, &scale_name(name), &shape[..1])?;
         return checked_values(dequantize_rows(view.data(), &scales), file, name);
     }
@@ -147,5 +155,41 @@ pub fn check_format(file: &str, found: Option<&String>, expected: &str) -> Resul
             format!("metadata `format` is `{f}`, expected `{expected}`"),
         )),
         None => Err(BundleError::new(file, "metadata key `format` is missing")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An int8 tensor `name` of `shape` with one scale per row.
+    fn int8_file(shape: Vec<usize>) -> Vec<u8> {
+        let values = shape.iter().product::<usize>();
+        let rows = shape.first().copied().unwrap_or(0);
+        serialize_tensors(
+            vec![
+                ("w".into(), Dtype::I8, shape, vec![1u8; values]),
+                (
+                    scale_name("w"),
+                    Dtype::F32,
+                    vec![rows],
+                    crate::tensor_codec::f32_bytes(&vec![0.5; rows]),
+                ),
+            ],
+            HashMap::new(),
+        )
+    }
+
+    #[test]
+    fn int8_tensors_without_rows_of_values_are_refused_not_a_panic() {
+        for shape in [vec![], vec![0, 4], vec![3, 0]] {
+            let bytes = int8_file(shape.clone());
+            let (_, st) = open(&bytes, "f").unwrap();
+            let e = read_weights(&st, "f", "w", &shape).unwrap_err().to_string();
+            assert!(e.starts_with("f: tensor `w` is int8"), "{shape:?}: {e}");
+        }
+        let bytes = int8_file(vec![2, 3]);
+        let (_, st) = open(&bytes, "f").unwrap();
+        assert_eq!(read_weights(&st, "f", "w", &[2, 3]).unwrap(), vec![0.5; 6]);
     }
 }
