@@ -67,16 +67,22 @@ pub fn tiny_meta(arch: &Architecture, table: &[u8], tokenizer: &[u8]) -> BundleM
         format_version: FORMAT_VERSION,
         architecture: arch.clone(),
         table_sha256: sha256_hex(table),
-        shared: ModelMeta {
-            labels: vec!["weather".into(), "timer".into()],
-            threshold: -1.5,
-            temperature: 1.0,
-            tokenizer_sha256: sha256_hex(tokenizer),
-            training: serde_json::Value::Null,
-            metrics: serde_json::Value::Null,
-            words: Vec::new(),
-            scripts: Vec::new(),
-        },
+        shared: tiny_model_meta(&["weather", "timer"], -1.5, tokenizer),
+    }
+}
+
+/// The metadata every kind carries, for `labels` at `threshold` over these tokenizer bytes,
+/// with no provenance, words or scripts.
+pub fn tiny_model_meta(labels: &[&str], threshold: f32, tokenizer: &[u8]) -> ModelMeta {
+    ModelMeta {
+        labels: labels.iter().map(|l| l.to_string()).collect(),
+        threshold,
+        temperature: 1.0,
+        tokenizer_sha256: sha256_hex(tokenizer),
+        training: serde_json::Value::Null,
+        metrics: serde_json::Value::Null,
+        words: Vec::new(),
+        scripts: Vec::new(),
     }
 }
 

@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::BertModel;
 use model::bundle::{sha256_hex, MODEL_FILE, TOKENIZER_FILE};
-use model::{ClassifyOptions, IntentModel, ModelMeta, TextEncoder};
+use model::{ClassifyOptions, IntentModel, TextEncoder};
 use sentence_encoder::bundle::{self, EncoderBundleMeta};
 use sentence_encoder::encoder_file::{self, ENCODER_FILE};
 use sentence_encoder::head::{self, Head};
@@ -118,16 +118,7 @@ fn meta(labels: &[&str], encoder: &[u8], tokenizer: &[u8]) -> EncoderBundleMeta 
         format_version: bundle::FORMAT_VERSION,
         dim: TINY_HIDDEN,
         encoder_sha256: sha256_hex(encoder),
-        shared: ModelMeta {
-            labels: labels.iter().map(|l| l.to_string()).collect(),
-            threshold: -2.0,
-            temperature: 1.0,
-            tokenizer_sha256: sha256_hex(tokenizer),
-            training: serde_json::Value::Null,
-            metrics: serde_json::Value::Null,
-            words: Vec::new(),
-            scripts: Vec::new(),
-        },
+        shared: model::testkit::tiny_model_meta(labels, -2.0, tokenizer),
     }
 }
 
