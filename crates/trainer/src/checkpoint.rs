@@ -5,12 +5,14 @@
 //!
 //! One safetensors file: the tensors, plus a JSON `progress` entry in its metadata. Written
 //! to a temporary sibling and renamed, so an interrupted write leaves the previous checkpoint.
+//! The network's tensors carry their names in its `VarMap` (`training::network::names`);
+//! the optimizer's moments are `adamw.m.<name>` and `adamw.v.<name>` after their parameter.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
-use candle_core::{Device, Tensor};
+use candle_core::{Device, Tensor, Var};
 use model::safetensors_file::serialize_tensors;
 use model::tensor_codec::{decode_f32, f32_bytes};
 use rand_chacha::ChaCha12Rng;
@@ -37,29 +39,37 @@ struct SavedProgress {
 
 const PROGRESS_KEY: &str = "progress";
 
-/// The network's state tensors by name; trainable ones are those `Network::trainable` lists.
-fn network_tensors(network: &Network) -> Vec<(String, Tensor)> {
-    let mut out: Vec<(String, Tensor)> = network
-        .conv_weights
+/// A tensor that checkpoints written before the network's names came from its `VarMap`
+/// hold, and these do not.
+const EARLIER_NAME: &str = "conv0.weight";
+
+/// The network's variables by name, sorted so the file's order does not depend on hashing.
+fn network_vars(network: &Network) -> Vec<(String, Var)> {
+    let mut out: Vec<(String, Var)> = network
+        .varmap()
+        .data()
+        .lock()
+        .unwrap()
         .iter()
-        .enumerate()
-        .map(|(i, w)| (format!("conv{i}.weight"), w.as_tensor().clone()))
+        .map(|(name, var)| (name.clone(), var.clone()))
         .collect();
-    out.extend([
-        ("bn.gamma".into(), network.bn_gamma.as_tensor().clone()),
-        ("bn.beta".into(), network.bn_beta.as_tensor().clone()),
-        ("bn.running_mean".into(), network.running_mean.clone()),
-        ("bn.running_var".into(), network.running_var.clone()),
-        (
-            "classifier.weight".into(),
-            network.classifier_weight.as_tensor().clone(),
-        ),
-        (
-            "classifier.bias".into(),
-            network.classifier_bias.as_tensor().clone(),
-        ),
-    ]);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// The optimizer's moment names, in the order of its moments (`Network::trainable`'s).
+fn moment_names(network: &Network, optimizer: &AdamW) -> Result<Vec<(String, String)>> {
+    let names = network.trainable_names();
+    ensure!(
+        names.len() == optimizer.first_moments.len(),
+        "the optimizer holds {} moments for {} parameters",
+        optimizer.first_moments.len(),
+        names.len()
+    );
+    Ok(names
+        .iter()
+        .map(|name| (format!("adamw.m.{name}"), format!("adamw.v.{name}")))
+        .collect())
 }
 
 pub fn save(
@@ -69,15 +79,18 @@ pub fn save(
     progress: &Progress,
     settings: &serde_json::Value,
 ) -> Result<()> {
-    let mut tensors = network_tensors(network);
-    for (i, (m, v)) in optimizer
-        .first_moments
-        .iter()
-        .zip(&optimizer.second_moments)
-        .enumerate()
-    {
-        tensors.push((format!("adamw.m.{i}"), m.clone()));
-        tensors.push((format!("adamw.v.{i}"), v.clone()));
+    let mut tensors: Vec<(String, Tensor)> = network_vars(network)
+        .into_iter()
+        .map(|(name, var)| (name, var.as_tensor().clone()))
+        .collect();
+    for ((m_name, v_name), (m, v)) in moment_names(network, optimizer)?.into_iter().zip(
+        optimizer
+            .first_moments
+            .iter()
+            .zip(&optimizer.second_moments),
+    ) {
+        tensors.push((m_name, m.clone()));
+        tensors.push((v_name, v.clone()));
     }
     let mut data = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
@@ -120,6 +133,13 @@ pub fn load(
         .with_context(|| what(&"not a training checkpoint (no progress entry)"))?;
     let saved: SavedProgress = serde_json::from_str(progress_json)
         .with_context(|| what(&"progress entry is malformed"))?;
+    ensure!(
+        st.tensor(EARLIER_NAME).is_err(),
+        what(
+            &"the checkpoint was written by an earlier version of the trainer, whose tensor \
+               names differ; restart training without --resume"
+        )
+    );
     if &saved.settings != settings {
         let empty = serde_json::Map::new();
         let (then, now) = (
@@ -167,29 +187,17 @@ pub fn load(
         );
         Ok(Tensor::from_vec(values, like.dims(), device)?)
     };
-    for (name, current) in network_tensors(network) {
-        let restored = tensor(&name, &current)?;
-        match name.as_str() {
-            "bn.running_mean" => network.running_mean = restored,
-            "bn.running_var" => network.running_var = restored,
-            "bn.gamma" => network.bn_gamma.set(&restored)?,
-            "bn.beta" => network.bn_beta.set(&restored)?,
-            "classifier.weight" => network.classifier_weight.set(&restored)?,
-            "classifier.bias" => network.classifier_bias.set(&restored)?,
-            conv => {
-                let i: usize = conv
-                    .trim_start_matches("conv")
-                    .trim_end_matches(".weight")
-                    .parse()?;
-                network.conv_weights[i].set(&restored)?;
-            }
-        }
+    for (name, var) in network_vars(network) {
+        var.set(&tensor(&name, var.as_tensor())?)?;
     }
     let mut first = Vec::new();
     let mut second = Vec::new();
-    for (i, m) in optimizer.first_moments.iter().enumerate() {
-        first.push(tensor(&format!("adamw.m.{i}"), m)?);
-        second.push(tensor(&format!("adamw.v.{i}"), m)?);
+    for ((m_name, v_name), m) in moment_names(network, optimizer)?
+        .into_iter()
+        .zip(&optimizer.first_moments)
+    {
+        first.push(tensor(&m_name, m)?);
+        second.push(tensor(&v_name, m)?);
     }
     optimizer.restore(first, second, saved.optimizer_steps)?;
 

@@ -606,6 +606,45 @@ fn two_epochs_then_resuming_two_more_equals_four_epochs() {
         err.contains("run.ckpt") && err.contains("lr: 0.0008 now 0.01"),
         "{err}"
     );
+    // A checkpoint with the earlier tensor names (`conv{i}.weight`) is refused, saying to
+    // start over.
+    let bytes = std::fs::read(&ckpt).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let earlier = safetensors::SafeTensors::deserialize(&bytes)
+        .unwrap()
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let name = match name
+                .strip_prefix("branches.")
+                .and_then(|rest| rest.strip_suffix(".weight"))
+            {
+                Some(i) => format!("conv{i}.weight"),
+                None => name,
+            };
+            (
+                name,
+                view.dtype(),
+                view.shape().to_vec(),
+                view.data().to_vec(),
+            )
+        })
+        .collect();
+    let metadata = header.metadata().clone().unwrap();
+    std::fs::write(
+        &ckpt,
+        model::safetensors_file::serialize_tensors(earlier, metadata),
+    )
+    .unwrap();
+    let err = run(&["--epochs", "4", "--checkpoint", &ckpt, "--resume"])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("run.ckpt") && err.contains("restart training without --resume"),
+        "{err}"
+    );
+    std::fs::write(&ckpt, &bytes).unwrap();
     // A damaged checkpoint is refused, naming the file; a missing one too.
     let bytes = std::fs::read(&ckpt).unwrap();
     std::fs::write(&ckpt, &bytes[..bytes.len() / 2]).unwrap();

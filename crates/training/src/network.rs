@@ -12,6 +12,7 @@
 
 use anyhow::{ensure, Result};
 use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Shape, Tensor, Var, D};
+use candle_nn::VarMap;
 use model::{Architecture, ModelWeights};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +21,17 @@ use rand::{Rng, SeedableRng};
 
 pub const BN_EPS: f64 = 1e-5;
 pub const BN_MOMENTUM: f64 = 0.1;
+
+/// The parameters' names in the network's [`VarMap`], and so in checkpoints. The conv and
+/// classifier weights carry the names their folded forms have in the bundle, as a PyTorch
+/// state dict would before and after folding.
+pub mod names {
+    pub use model::bundle::names::{branch_weight, CLASSIFIER_BIAS, CLASSIFIER_WEIGHT};
+    pub const BN_GAMMA: &str = "bn.gamma";
+    pub const BN_BETA: &str = "bn.beta";
+    pub const BN_RUNNING_MEAN: &str = "bn.running_mean";
+    pub const BN_RUNNING_VAR: &str = "bn.running_var";
+}
 
 /// Where BatchNorm takes its batch statistics from during training.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -245,14 +257,19 @@ pub struct Network {
     /// Networks trained side by side (1: a single network).
     pub members: usize,
     pub device: Device,
+    /// Every parameter and running statistic under its [`names`] entry. The typed fields
+    /// below are the same variables (a `Var` shares its storage with its clones), kept for
+    /// the forward pass; values change only through `Var::set`, so the map never goes stale.
+    varmap: VarMap,
     /// Per branch, PyTorch layout [channels, embed_dim, kernel].
     pub conv_weights: Vec<Var>,
     /// All branches' BatchNorm scales and shifts, concatenated: [features]. The convs have
     /// no bias of their own: BatchNorm subtracts the mean, so one would never be trained.
     pub bn_gamma: Var,
     pub bn_beta: Var,
-    pub running_mean: Tensor,
-    pub running_var: Tensor,
+    /// Not trained: a `Var` so that it lives in the map and is updated in place.
+    pub running_mean: Var,
+    pub running_var: Var,
     /// [members·labels, features]: member m's rows `m·labels..`, nonzero only on its own
     /// channels.
     pub classifier_weight: Var,
@@ -283,11 +300,19 @@ impl Network {
         );
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let (d, c, f) = (arch.embed_dim, arch.channels, arch.features());
+        let varmap = VarMap::new();
+        // The seeded values go into the map as they are drawn, so its names cannot change
+        // the initialization.
+        let named = |name: String, var: Var| {
+            varmap.data().lock().unwrap().insert(name, var.clone());
+            var
+        };
         let mut conv_weights = Vec::new();
-        for b in &arch.branches {
+        for (i, b) in arch.branches.iter().enumerate() {
             let bound = 1.0 / ((d * b.kernel) as f32).sqrt();
             let w = uniform(&mut rng, c * d * b.kernel, bound);
-            conv_weights.push(Var::from_vec(w, (c, d, b.kernel), device)?);
+            let w = Var::from_vec(w, (c, d, b.kernel), device)?;
+            conv_weights.push(named(names::branch_weight(i), w));
         }
         // A member's classifier reads f / members features: PyTorch's bound for that fan-in.
         let bound = 1.0 / ((f / members) as f32).sqrt();
@@ -300,6 +325,14 @@ impl Network {
         } else {
             None
         };
+        let filled = |name: &str, value: f32| {
+            Ok::<_, candle_core::Error>(named(
+                name.into(),
+                Var::from_vec(vec![value; f], f, device)?,
+            ))
+        };
+        let classifier_weight = Var::from_vec(cw, (members * labels, f), device)?;
+        let classifier_bias = Var::from_vec(cb, members * labels, device)?;
         Ok(Self {
             arch: arch.clone(),
             labels,
@@ -307,13 +340,19 @@ impl Network {
             classifier_mask,
             device: device.clone(),
             conv_weights,
-            bn_gamma: Var::from_vec(vec![1f32; f], f, device)?,
-            bn_beta: Var::from_vec(vec![0f32; f], f, device)?,
-            running_mean: Tensor::zeros(f, DType::F32, device)?,
-            running_var: Tensor::ones(f, DType::F32, device)?,
-            classifier_weight: Var::from_vec(cw, (members * labels, f), device)?,
-            classifier_bias: Var::from_vec(cb, members * labels, device)?,
+            bn_gamma: filled(names::BN_GAMMA, 1.0)?,
+            bn_beta: filled(names::BN_BETA, 0.0)?,
+            running_mean: filled(names::BN_RUNNING_MEAN, 0.0)?,
+            running_var: filled(names::BN_RUNNING_VAR, 1.0)?,
+            classifier_weight: named(names::CLASSIFIER_WEIGHT.into(), classifier_weight),
+            classifier_bias: named(names::CLASSIFIER_BIAS.into(), classifier_bias),
+            varmap,
         })
+    }
+
+    /// Every parameter and running statistic by name: what a checkpoint saves and restores.
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
     }
 
     /// The classifier as the forward pass reads it: [members·labels, features].
@@ -325,15 +364,31 @@ impl Network {
         })
     }
 
+    /// The names of the trained parameters, in the order of [`Network::trainable`] (the
+    /// optimizer's moments follow it).
+    pub fn trainable_names(&self) -> Vec<String> {
+        let mut out: Vec<String> = (0..self.arch.branches.len())
+            .map(names::branch_weight)
+            .collect();
+        out.extend(
+            [
+                names::BN_GAMMA,
+                names::BN_BETA,
+                names::CLASSIFIER_WEIGHT,
+                names::CLASSIFIER_BIAS,
+            ]
+            .map(String::from),
+        );
+        out
+    }
+
+    /// The trained parameters, looked up by [`Network::trainable_names`].
     pub fn trainable(&self) -> Vec<Var> {
-        let mut vars = self.conv_weights.clone();
-        vars.extend([
-            self.bn_gamma.clone(),
-            self.bn_beta.clone(),
-            self.classifier_weight.clone(),
-            self.classifier_bias.clone(),
-        ]);
-        vars
+        let vars = self.varmap.data().lock().unwrap();
+        self.trainable_names()
+            .iter()
+            .map(|name| vars[name].clone())
+            .collect()
     }
 
     /// Lays out rows for the forward pass: per-branch windows of valid positions.
@@ -464,11 +519,13 @@ impl Network {
     fn update_running(&mut self, mean: &Tensor, var: &Tensor, count: &Tensor) -> Result<()> {
         // Running variance is unbiased, as in PyTorch.
         let unbiased = (var * count)?.div(&(count - 1.0)?.clamp(1f32, f32::MAX)?)?;
-        self.running_mean =
-            ((&self.running_mean * (1.0 - BN_MOMENTUM))? + (mean.detach() * BN_MOMENTUM)?)?;
-        self.running_var =
-            ((&self.running_var * (1.0 - BN_MOMENTUM))? + (unbiased.detach() * BN_MOMENTUM)?)?;
-        Ok(())
+        let blend = |running: &Var, batch: &Tensor| -> Result<()> {
+            let old = running.as_detached_tensor();
+            running.set(&((old * (1.0 - BN_MOMENTUM))? + (batch.detach() * BN_MOMENTUM)?)?)?;
+            Ok(())
+        };
+        blend(&self.running_mean, mean)?;
+        blend(&self.running_var, &unbiased)
     }
 
     /// ReLU and global max-pool of normalized [channels, n_b] branch outputs: [rows, features].
@@ -685,7 +742,7 @@ impl Network {
     /// Folds BatchNorm into the convs: the bundle's weights.
     pub fn folded(&self) -> Result<ModelWeights> {
         let c = self.arch.channels;
-        let inv = (&self.running_var + BN_EPS)?.sqrt()?.recip()?;
+        let inv = (self.running_var.as_tensor() + BN_EPS)?.sqrt()?.recip()?;
         let scale = (inv * self.bn_gamma.as_tensor())?.to_vec1::<f32>()?;
         let mean = self.running_mean.to_vec1::<f32>()?;
         let beta = self.bn_beta.as_tensor().to_vec1::<f32>()?;
