@@ -140,33 +140,54 @@ pub fn load(
                names differ; restart training without --resume"
         )
     );
-    if &saved.settings != settings {
-        let empty = serde_json::Map::new();
-        let (then, now) = (
-            saved.settings.as_object().unwrap_or(&empty),
-            settings.as_object().unwrap_or(&empty),
-        );
-        let differing: Vec<String> = then
-            .keys()
-            .chain(now.keys())
-            .filter(|k| then.get(*k) != now.get(*k))
-            .map(|k| {
-                format!(
-                    "{k}: {} now {}",
-                    then.get(k).unwrap_or(&"-".into()),
-                    now.get(k).unwrap_or(&"-".into())
-                )
-            })
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        bail!(
-            "{}: the checkpoint was written with other training settings ({}); resume with the \
-             same flags (--epochs, --threshold-rule and output paths may change)",
-            path.display(),
-            differing.join(", ")
-        );
+    check_settings(path, &saved.settings, settings)?;
+    restore_tensors(path, &st, network, optimizer, saved.optimizer_steps, device)?;
+    restored_progress(path, saved)
+}
+
+/// Refuses a checkpoint of a run with other settings, naming each that differs.
+fn check_settings(path: &Path, then: &serde_json::Value, now: &serde_json::Value) -> Result<()> {
+    if then == now {
+        return Ok(());
     }
+    let empty = serde_json::Map::new();
+    let (then, now) = (
+        then.as_object().unwrap_or(&empty),
+        now.as_object().unwrap_or(&empty),
+    );
+    let differing: Vec<String> = then
+        .keys()
+        .chain(now.keys())
+        .filter(|k| then.get(*k) != now.get(*k))
+        .map(|k| {
+            format!(
+                "{k}: {} now {}",
+                then.get(k).unwrap_or(&"-".into()),
+                now.get(k).unwrap_or(&"-".into())
+            )
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    bail!(
+        "{}: the checkpoint was written with other training settings ({}); resume with the \
+         same flags (--epochs, --threshold-rule and output paths may change)",
+        path.display(),
+        differing.join(", ")
+    );
+}
+
+/// Sets the network's variables and the optimizer's moments from the checkpoint's tensors,
+/// each checked for its name, type, shape and finite values.
+fn restore_tensors(
+    path: &Path,
+    st: &SafeTensors<'_>,
+    network: &mut Network,
+    optimizer: &mut AdamW,
+    optimizer_steps: usize,
+    device: &Device,
+) -> Result<()> {
+    let what = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let tensor = |name: &str, like: &Tensor| -> Result<Tensor> {
         let view = st
             .tensor(name)
@@ -199,8 +220,14 @@ pub fn load(
         first.push(tensor(&m_name, m)?);
         second.push(tensor(&v_name, m)?);
     }
-    optimizer.restore(first, second, saved.optimizer_steps)?;
+    optimizer.restore(first, second, optimizer_steps)?;
+    Ok(())
+}
 
+/// The loop's state as saved: the random stream where it stopped and the sample orders,
+/// checked to be permutations.
+fn restored_progress(path: &Path, saved: SavedProgress) -> Result<Progress> {
+    let what = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let mut rng = <ChaCha12Rng as rand::SeedableRng>::from_seed(
         unhex(&saved.rng_seed).with_context(|| what(&"rng_seed is not 32 hex bytes"))?,
     );
