@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (cargo-fuzz / libFuzzer) of the bundle loader, classify on
+# Coverage-guided fuzzing (cargo-fuzz / libFuzzer) of both kinds' bundle loaders, classify on
 # arbitrary text, and the trainer's data readers.
 #   bench/fuzz.sh [SECONDS] [RESULTS]    each target for SECONDS (default 600), one after the
 #                                        other on one core; figures to RESULTS
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-600}"
 RESULTS="${2:-bench/results/fuzz.md}"
 # FUZZ_TARGETS="a b" picks targets (e.g. to run them in parallel).
-read -r -a TARGETS <<<"${FUZZ_TARGETS:-bundle_loader classify data_readers}"
+read -r -a TARGETS <<<"${FUZZ_TARGETS:-bundle_loader encoder_bundle_loader classify data_readers}"
 export RUSTC_BOOTSTRAP=1
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -59,7 +59,8 @@ mkdir -p "$(dirname "$RESULTS")"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Targets: \`bundle_loader\` (three files split from the input, or one file of a valid tiny"
-  echo "bundle overwritten or truncated), \`classify\` (any bytes as lossy UTF-8, real tokenizer,"
+  echo "bundle overwritten or truncated), \`encoder_bundle_loader\` (the same for the sentence-encoder"
+  echo "kind, over a generated two-layer BERT), \`classify\` (any bytes as lossy UTF-8, real tokenizer,"
   echo "tiny model), \`data_readers\` (data.json / noise.json / CLINC layout, via files and parsers)."
 } >"$RESULTS"
 cat "$RESULTS"
