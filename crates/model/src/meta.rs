@@ -65,9 +65,10 @@ impl ModelMeta {
         if !threshold.is_finite() {
             return Err(meta.error("metadata `threshold` is not finite"));
         }
-        let temperature: f32 = match meta.has("temperature") {
-            true => meta.number("temperature")?,
-            false => 1.0,
+        let temperature: f32 = if meta.has("temperature") {
+            meta.number("temperature")?
+        } else {
+            1.0
         };
         if !(temperature.is_finite() && temperature > 0.0) {
             return Err(meta.error(format!(

@@ -165,9 +165,10 @@ pub fn model_meta(
         tokenizer_sha256: sha256_hex(tokenizer),
         training: training.into(),
         metrics: serde_json::Value::Null,
-        words: match words {
-            true => model::spelling::vocabulary(dataset.training_texts()),
-            false => Vec::new(),
+        words: if words {
+            model::spelling::vocabulary(dataset.training_texts())
+        } else {
+            Vec::new()
         },
         scripts: model::script::written_in(dataset.train.iter().map(|(text, _)| text.as_str())),
     }
