@@ -8,7 +8,8 @@
 #                                    wasm modules build
 #   ./build.sh test                  install what the tests need, then run every test
 #   ./build.sh wasm [MODULE...]      only build the wasm packages (web/pkg, web/pkg-relaxed,
-#                                    web/pkg-train, web/pkg-encoder), or the ones named
+#                                    web/pkg-train, web/pkg-encoder, web/pkg-train-encoder), or
+#                                    the ones named
 #   ./build.sh bench                 browser benchmark (with the candle-core baseline) -> bench/results/browser.md
 #   ./build.sh fuzz [SECONDS]        each fuzz target for SECONDS (default 600) -> bench/results/fuzz.md
 #   ./build.sh phase NAME MIN CMD... CMD as a timed phase with a budget of MIN minutes (.ci/run)
@@ -190,10 +191,17 @@ build_encoder_wasm() {
   build_wasm intent-encoder-web web/pkg-encoder wasm-train
 }
 
+# Training the sentence-encoder kind in a page: only trainClassifier({ kind: 'encoder' })
+# fetches it.
+build_encoder_trainer_wasm() {
+  build_wasm intent-train-encoder-web web/pkg-train-encoder wasm-train
+}
+
 build_wasm_all() {
   build_classifier
   build_trainer_wasm
   build_encoder_wasm
+  build_encoder_trainer_wasm
 }
 
 # train_default [OUT EXAMPLE TABLE [TRAINER FLAGS...]]: the default model (or the one named)
@@ -285,7 +293,7 @@ setup_browser_tests() {
 # FILE.br and FILE.gz beside the wasm and the model's files; web/serve.mjs sends them.
 precompress() {
   log "precompressing the wasm and $MODEL_DIR (brotli, gzip)"
-  node web/precompress.mjs web/pkg web/pkg-relaxed web/pkg-train web/pkg-encoder "$MODEL_DIR"
+  node web/precompress.mjs web/pkg web/pkg-relaxed web/pkg-train web/pkg-encoder web/pkg-train-encoder "$MODEL_DIR"
 }
 
 serve() {
@@ -311,9 +319,10 @@ build_demo() {
 
 # The other wasm modules, in the order pages want them: web/pkg-relaxed (faster kernels for the
 # demo; web/serve.mjs sends web/pkg's files in its place until it is there), web/pkg-train
-# (train.html), web/pkg-encoder (sentence-encoder bundles). Says on the console when each is
+# (train.html), web/pkg-encoder (sentence-encoder bundles), web/pkg-train-encoder (training
+# that kind in a page). Says on the console when each is
 # ready; their compiler output goes to a log.
-SERVE_LATER=(web/pkg-relaxed web/pkg-train web/pkg-encoder)
+SERVE_LATER=(web/pkg-relaxed web/pkg-train web/pkg-encoder web/pkg-train-encoder)
 build_after_serving() {
   local build_log=target/serve-build.log todo=("${SERVE_LATER[@]}") out
   mkdir -p target
@@ -332,14 +341,16 @@ build_after_serving() {
 }
 
 declare -A MODULE_USE=([web/pkg-relaxed]='the demo uses it on reload in browsers with relaxed SIMD'
-                       [web/pkg-train]='train.html works now' [web/pkg-encoder]='sentence-encoder bundles load now')
+                       [web/pkg-train]='train.html works now' [web/pkg-encoder]='sentence-encoder bundles load now'
+                       [web/pkg-train-encoder]='the sentence-encoder kind trains in a page now')
 build_module() {
   case "$1" in
     web/pkg) build_wasm intent-web web/pkg ;;
     web/pkg-relaxed) build_wasm intent-web web/pkg-relaxed wasm relaxed-simd ;;
     web/pkg-train) build_trainer_wasm ;;
     web/pkg-encoder) build_encoder_wasm ;;
-    *) echo "no wasm module $1 (web/pkg, web/pkg-relaxed, web/pkg-train, web/pkg-encoder)" >&2; return 2 ;;
+    web/pkg-train-encoder) build_encoder_trainer_wasm ;;
+    *) echo "no wasm module $1 (web/pkg, web/pkg-relaxed, web/pkg-train, web/pkg-encoder, web/pkg-train-encoder)" >&2; return 2 ;;
   esac
 }
 
@@ -348,7 +359,7 @@ serve_early() {
   build_demo
   local page="http://127.0.0.1:$PORT/" server
   [ "$MODEL_DIR" = "${ENGLISH[0]}" ] || page+="?model=$MODEL_DIR/"
-  node web/serve.mjs --port "$PORT" --stand-in web/pkg-relaxed=web/pkg --building web/pkg-train,web/pkg-encoder &
+  node web/serve.mjs --port "$PORT" --stand-in web/pkg-relaxed=web/pkg --building web/pkg-train,web/pkg-encoder,web/pkg-train-encoder &
   server=$!
   log "serving $page (Ctrl-C stops); train your own at http://127.0.0.1:$PORT/train.html"
   # Up to date, this takes seconds.

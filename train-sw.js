@@ -6,7 +6,7 @@ const CACHE = 'intent-classifier-train-v1';
 const PAGE_FILES = [
   'train.html',
   'web/train-page.js', 'web/trainer.js', 'web/train-worker.js', 'web/result-view.js',
-  'web/classifier.js', 'web/core.js', 'web/checks.js', 'web/kinds.js', 'web/fetch-bundle.js', 'web/wasm.js', 'web/sources.js', 'web/hub.js', 'web/demo.css', 'web/favicon.svg',
+  'web/classifier.js', 'web/core.js', 'web/checks.js', 'web/kinds.js', 'web/facts.js', 'web/fetch-bundle.js', 'web/wasm.js', 'web/sources.js', 'web/hub.js', 'web/demo.css', 'web/favicon.svg',
   'web/pkg-train/intent_train_web.js', 'web/pkg-train/intent_train_web_bg.wasm',
   'web/pkg/intent_web.js', 'web/pkg/intent_web_bg.wasm',
   'web/pkg-relaxed/intent_web.js', 'web/pkg-relaxed/intent_web_bg.wasm',

@@ -3,20 +3,23 @@
 //
 //   intent-classifier train DATA.json [--noise NOISE.json] --out DIR [--table DIR] [--name NAME]
 //                     [--epochs N --seed N --batch-size N ...]
+//   intent-classifier train DATA.json --kind encoder --encoder DIR --out DIR [--seed N ...]
 //   intent-classifier classify DIR TEXT...
 //
 // `train` runs trainClassifier (the training wasm the page runs, in a worker thread) and
 // writes the bundle `trainer train` writes: model.safetensors, table.safetensors,
-// tokenizer.json and README.md. Its flags are trainClassifier's options in --kebab-case.
+// tokenizer.json and README.md (with --kind encoder, `trainer encoder`'s: encoder.safetensors
+// in place of the table). Its flags are trainClassifier's options in --kebab-case.
 // `classify` loads a bundle and prints each text's result as a line of JSON.
 import { fsyncSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BUNDLE_FILES, loadClassifier } from './node.js';
-import { TRAIN_OPTIONS, trainClassifier } from './node-train.js';
+import { ENCODER_TRAIN_OPTIONS, TRAIN_OPTIONS, trainClassifier } from './node-train.js';
 
 const USAGE = `usage:
   intent-classifier train DATA.json [--noise NOISE.json] --out DIR [--table DIR] [--name NAME] [--epochs N --seed N ...]
+  intent-classifier train DATA.json [--noise NOISE.json] --out DIR --kind encoder --encoder DIR [--seed N ...]
   intent-classifier classify DIR TEXT...`;
 
 /** The command line's own flags of `train`, besides the training options. */
@@ -24,6 +27,8 @@ const TRAIN_FLAGS = {
   noise: 'negatives: a JSON list of off-topic sentences',
   out: 'the bundle directory to write',
   table: 'the directory of table.safetensors and tokenizer.json (default: the English table)',
+  kind: "'textcnn' (the default) or 'encoder': a linear head on a frozen sentence encoder",
+  encoder: 'with --kind encoder: the directory of encoder.safetensors and tokenizer.json (a sentence-encoder bundle)',
   name: "the model's name in its card (default: the directory's name)",
 };
 // Options whose value is a comma-separated list, as `trainer train` takes them.
@@ -51,7 +56,7 @@ function parseTrainArgs(args) {
     const [flag, inline] = splitFlag(arg);
     const name = camelCase(flag);
     const own = Object.hasOwn(TRAIN_FLAGS, name);
-    if (!own && !TRAIN_OPTIONS.includes(name)) {
+    if (!own && !TRAIN_OPTIONS.includes(name) && !ENCODER_TRAIN_OPTIONS.includes(name)) {
       throw new UsageError(`unknown flag --${flag} (known: ${knownFlags().join(', ')})`);
     }
     // The next argument is the value even when it starts with '-': --margin-in -8.
@@ -74,7 +79,7 @@ function splitFlag(arg) {
 }
 
 function knownFlags() {
-  return [...Object.keys(TRAIN_FLAGS), ...TRAIN_OPTIONS].map((name) => `--${kebabCase(name)}`);
+  return [...new Set([...Object.keys(TRAIN_FLAGS), ...TRAIN_OPTIONS, ...ENCODER_TRAIN_OPTIONS])].map((name) => `--${kebabCase(name)}`);
 }
 
 function helpText() {
@@ -164,8 +169,9 @@ function duration(seconds) {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-/** One epoch's line, as `trainer train` prints it. */
+/** One epoch's line, as `trainer train` prints it; or the sentences an encoder has embedded. */
 function epochLine(e) {
+  if (e.stage === 'embedding') return `embedded ${e.done}/${e.total} sentences`;
   return (
     `epoch ${String(e.epoch).padStart(3)}  loss ${fixed(e.loss, 4)}  ce ${fixed(e.crossEntropy, 4)}  ` +
     `energy ${fixed(e.energyLoss, 4)}  E(known) ${fixed(e.meanEnergyKnown, 2)}  E(unknown) ${fixed(e.meanEnergyUnknown, 2)}  ` +
@@ -186,6 +192,7 @@ function progressDisplay(stream = process.stderr) {
   const draw = () => {
     const elapsed = (Date.now() - started) / 1000;
     if (!last) return stream.write(`\r\x1b[Ktraining… ${duration(elapsed)}`);
+    if (last.stage === 'embedding') return stream.write(`\r\x1b[K${epochLine(last)}  elapsed ${duration(elapsed)}`);
     const done = last.epoch / last.epochs;
     const filled = Math.round(done * BAR_WIDTH);
     // The epochs' own time, without the start (reading the table, compiling the wasm).
@@ -203,7 +210,7 @@ function progressDisplay(stream = process.stderr) {
     onProgress: (e) => {
       last = e;
       lastAt = Date.now();
-      trainingSeconds += e.seconds;
+      trainingSeconds += e.seconds ?? 0;
       draw();
     },
     end: () => {
@@ -243,8 +250,16 @@ function printSummary(summary) {
 // ---- commands ----
 
 async function train(args) {
-  const { data, noise, out, table, name, options } = parseTrainArgs(args);
+  const { data, noise, out, table, name, kind, encoder, options } = parseTrainArgs(args);
   const inputs = { intents: readJsonText(data), negatives: noise === undefined ? undefined : readJsonText(noise) };
+  if (encoder !== undefined) {
+    if (kind !== 'encoder') throw new UsageError('--encoder DIR goes with --kind encoder');
+    inputs.encoder = pathToFileURL(resolve(encoder, BUNDLE_FILES.encoder));
+    inputs.tokenizer = pathToFileURL(resolve(encoder, BUNDLE_FILES.tokenizer));
+    inputs.encoderName = `${basename(resolve(encoder))} sentence encoder`;
+  } else if (kind === 'encoder') {
+    throw new UsageError('--kind encoder needs --encoder DIR (encoder.safetensors and tokenizer.json)');
+  }
   if (table !== undefined) {
     inputs.table = pathToFileURL(resolve(table, BUNDLE_FILES.table));
     inputs.tokenizer = pathToFileURL(resolve(table, BUNDLE_FILES.tokenizer));
@@ -259,6 +274,7 @@ async function train(args) {
   try {
     clf = await trainClassifier(inputs, {
       ...options,
+      ...(kind === undefined ? {} : { kind }),
       name: name ?? basename(resolve(out)),
       signal: controller.signal,
       onProgress: progress.onProgress,

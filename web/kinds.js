@@ -1,20 +1,11 @@
 // The bundle's format as a page needs it before any wasm loads: its file names, the model
 // kinds (by the `format` their model.safetensors names: their files, hashes, wasm build and
-// constructor) and the safetensors header that names them. crates/trainer/tests/js_facts.rs
-// holds these names to the Rust ones.
+// constructor) and the safetensors header that names them. The names come from facts.js,
+// which crates/trainer/tests/js_facts.rs generates from the Rust constants.
 
-/** The bundle's files, by role. */
-export const BUNDLE_FILES = Object.freeze({
-  model: 'model.safetensors',
-  table: 'table.safetensors',
-  encoder: 'encoder.safetensors',
-  tokenizer: 'tokenizer.json',
-});
+import { BUNDLE_FILES, ENCODER_FORMAT, TEXTCNN_FORMAT } from './facts.js';
 
-/** The `format` of a TextCNN bundle's model.safetensors (crates/model/src/bundle.rs). */
-export const TEXTCNN_FORMAT = 'textcnn-intent';
-/** The `format` of a sentence-encoder bundle's model.safetensors (crates/sentence-encoder). */
-export const ENCODER_FORMAT = 'sentence-encoder-intent';
+export { BUNDLE_FILES, ENCODER_FORMAT, TEXTCNN_FORMAT };
 
 // Every kind's model file keeps its metadata in flat keys; a version-2 sentence-encoder file
 // kept it as one JSON value under `meta`.

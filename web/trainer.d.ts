@@ -10,8 +10,19 @@ export interface TrainingData {
   negatives?: string[] | string;
   /** table.safetensors: bytes or a URL (default: the English table, DEFAULT_TABLE). */
   table?: Uint8Array | ArrayBuffer | string | URL;
-  /** tokenizer.json of that table: bytes or a URL. */
+  /** tokenizer.json of that table (or, for kind 'encoder', of that encoder): bytes or a URL. */
   tokenizer?: Uint8Array | ArrayBuffer | string | URL;
+  /** encoder.safetensors of a sentence-encoder bundle: bytes or a URL (kind 'encoder' only, required there). */
+  encoder?: Uint8Array | ArrayBuffer | string | URL;
+  /** The encoder's name and license, for the model card (default 'sentence encoder'). */
+  encoderName?: string;
+}
+
+/** The sentence-encoder kind's progress: sentences embedded so far. */
+export interface EmbeddingProgress {
+  stage: 'embedding';
+  done: number;
+  total: number;
 }
 
 /** One epoch's figures, as the command line's metrics log has them (camelCase). */
@@ -33,8 +44,14 @@ export interface EpochProgress {
   validationSeconds: number;
 }
 
-/** `trainer train`'s flags in camelCase, with its defaults; plus the call's own options. */
+/**
+ * `trainer train`'s flags in camelCase, with its defaults; plus the call's own options. With
+ * kind 'encoder' (`trainer encoder`) only seed, thresholdRule, threshold and valFraction apply
+ * (ENCODER_TRAIN_OPTIONS); the others are refused.
+ */
 export interface TrainOptions {
+  /** 'textcnn' (the default: a TextCNN over the token table) or 'encoder' (a linear head on a frozen sentence encoder). */
+  kind?: 'textcnn' | 'encoder';
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -66,8 +83,8 @@ export interface TrainOptions {
   threshold?: number;
   /** Share of each intent held out for validation (default 0.2). */
   valFraction?: number;
-  /** Called after each epoch. */
-  onProgress?: (progress: EpochProgress) => void;
+  /** Called after each epoch (a TextCNN) or embedded batch (an encoder). */
+  onProgress?: (progress: EpochProgress | EmbeddingProgress) => void;
   /** Aborting stops the training worker (thread, in Node); the promise rejects with an AbortError. */
   signal?: AbortSignal;
   /** The classifier's wasm build. */
@@ -81,6 +98,7 @@ export interface TrainingSummary {
   threshold: number;
   temperature: number;
   metrics: ModelInfo['metrics'];
+  /** Every epoch's figures (none for kind 'encoder'). */
   epochs: Record<string, number>[];
   /** The training text's word pieces that the table cannot read (the unknown token), by script. */
   unreadable: UnreadableReport;
@@ -100,7 +118,7 @@ export interface UnreadableReport {
 
 /** A classifier trained in the page: loadClassifier's API, plus the bundle's files. */
 export interface TrainedClassifier extends Classifier {
-  /** model.safetensors, table.safetensors, tokenizer.json and README.md, by name. */
+  /** model.safetensors, table.safetensors (encoder.safetensors for kind 'encoder'), tokenizer.json and README.md, by name. */
   bundleFiles(): Record<string, Uint8Array>;
   trainingSummary(): TrainingSummary;
 }
@@ -108,8 +126,10 @@ export interface TrainedClassifier extends Classifier {
 /** The package's copy of the English table (in the repository, before `npm pack`: ../assets/minilm-l6-v2/). */
 export declare const DEFAULT_TABLE: URL;
 
-/** The names of the training options in TrainOptions (the command line's flags, in camelCase). */
+/** The names of a TextCNN's training options in TrainOptions (the command line's flags, in camelCase). */
 export declare const TRAIN_OPTIONS: readonly string[];
+/** The names of the options a sentence-encoder fit takes. */
+export declare const ENCODER_TRAIN_OPTIONS: readonly string[];
 
 /**
  * Trains a classifier in a worker (a module Worker in pages, a worker_threads worker in

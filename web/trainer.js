@@ -10,6 +10,7 @@
 //   );
 //   clf.classify('will it rain');  clf.bundleFiles();  // { 'model.safetensors': Uint8Array, ... }
 import { BUNDLE_FILES, Classifier, classifierFromFiles, describeValue } from './classifier.js';
+import { ENCODER_TRAIN_OPTIONS, TRAIN_OPTIONS } from './facts.js';
 import { fetchBytes, platform } from './sources.js';
 
 /**
@@ -20,12 +21,16 @@ export const DEFAULT_TABLE = new URL('./assets/minilm-l6-v2/', import.meta.url);
 // The original, read in the repository until `npm pack` has made the copy.
 const REPO_TABLE = new URL('../assets/minilm-l6-v2/', import.meta.url);
 
-/** Option names of the training run (TrainConfig in crates/training), camelCase here. */
-export const TRAIN_OPTIONS = [
-  'epochs', 'batchSize', 'lr', 'lrSchedule', 'dropout', 'channels', 'members', 'kernels', 'paddings', 'maxLen', 'seed',
-  'energyLoss', 'energyWeight', 'marginIn', 'marginOut', 'synthetic', 'noiseStd',
-  'typoRate', 'spelling', 'labelSmoothing', 'bnStats', 'thresholdRule', 'weightsDtype', 'threshold', 'valFraction',
-];
+/** Option names of a TextCNN run (TrainConfig in crates/training) and of a sentence-encoder
+ * fit (EncoderConfig), camelCase here; generated from the crates into facts.js. */
+export { ENCODER_TRAIN_OPTIONS, TRAIN_OPTIONS };
+/** The model kinds trainClassifier makes, by `options.kind`. */
+const TRAINED_KINDS = {
+  textcnn: { options: TRAIN_OPTIONS },
+  encoder: { options: ENCODER_TRAIN_OPTIONS },
+};
+/** Options of the call itself, beside the kind's. */
+const CALL_OPTIONS = ['onProgress', 'signal', 'kernel', 'name', 'kind'];
 const snakeCase = (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camelCase = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 
@@ -61,13 +66,16 @@ function negativesJson(negatives) {
   return JSON.stringify(negatives);
 }
 
-/** The run's options as the core reads them (snake_case JSON); unknown names are refused. */
-function configJson(options) {
+/** The run's options as the core reads them (snake_case JSON); names the kind does not take are refused. */
+function configJson(options, kind) {
+  const known = TRAINED_KINDS[kind].options;
   const config = {};
   for (const [name, value] of Object.entries(options)) {
-    if (['onProgress', 'signal', 'kernel', 'name'].includes(name)) continue;
-    if (!TRAIN_OPTIONS.includes(name)) {
-      throw new TypeError(`trainClassifier: unknown option ${name} (known: ${TRAIN_OPTIONS.join(', ')}, onProgress, signal, kernel, name)`);
+    if (CALL_OPTIONS.includes(name)) continue;
+    if (!known.includes(name)) {
+      const other = Object.keys(TRAINED_KINDS).find((k) => TRAINED_KINDS[k].options.includes(name));
+      if (other) throw new TypeError(`trainClassifier: option ${name} applies to kind '${other}', not '${kind}'`);
+      throw new TypeError(`trainClassifier: unknown option ${name} (known: ${known.join(', ')}, ${CALL_OPTIONS.join(', ')})`);
     }
     if (typeof value === 'number' && !Number.isFinite(value)) {
       throw new RangeError(`trainClassifier: options.${name} must be a finite number, got ${value}`);
@@ -109,7 +117,7 @@ export class TrainedClassifier extends Classifier {
     this.#summary = summary;
   }
 
-  /** The bundle as files by name: model.safetensors, table.safetensors, tokenizer.json, README.md. */
+  /** The bundle as files by name: model.safetensors, table.safetensors (or encoder.safetensors), tokenizer.json, README.md. */
   bundleFiles() {
     return { ...this.#files };
   }
@@ -120,16 +128,50 @@ export class TrainedClassifier extends Classifier {
   }
 }
 
+/** `options.kind`, checked: 'textcnn' (the default) or 'encoder'. */
+function trainedKind(kind = 'textcnn') {
+  if (!Object.hasOwn(TRAINED_KINDS, kind)) {
+    throw new TypeError(`trainClassifier: options.kind must be one of ${Object.keys(TRAINED_KINDS).map((k) => `'${k}'`).join(', ')}, got ${describeValue(kind)}`);
+  }
+  return kind;
+}
+
+/**
+ * The files the kind's training reads beside the text, by role: a TextCNN's token table and
+ * tokenizer (default: the English table, DEFAULT_TABLE), or a sentence encoder and its
+ * tokenizer, which the call must name (no encoder ships with the package).
+ */
+async function inputFiles(kind, data) {
+  if (kind === 'encoder') {
+    if (data.encoder === undefined || data.tokenizer === undefined) {
+      throw new TypeError(`trainClassifier: kind 'encoder' needs data.encoder and data.tokenizer (the bytes or URLs of ${BUNDLE_FILES.encoder} and ${BUNDLE_FILES.tokenizer}, as a sentence-encoder bundle holds them)`);
+    }
+    const [encoder, tokenizer] = await Promise.all([bytesOf(data.encoder, 'encoder'), bytesOf(data.tokenizer, 'tokenizer')]);
+    return { encoder, tokenizer };
+  }
+  const [table, tokenizer] = await Promise.all([
+    data.table === undefined ? defaultTableFile(BUNDLE_FILES.table) : bytesOf(data.table, 'table'),
+    data.tokenizer === undefined ? defaultTableFile(BUNDLE_FILES.tokenizer) : bytesOf(data.tokenizer, 'tokenizer'),
+  ]);
+  return { table, tokenizer };
+}
+
 /**
  * Trains a classifier in a worker (a module Worker in pages, worker_threads in Node).
- * `data`: { intents, negatives?, table?, tokenizer? }. intents is { intent: [sentences] }
- * (data.json) or its JSON text; negatives is [sentences] (noise.json) or its JSON text;
- * table and tokenizer are the bytes or URLs of table.safetensors and tokenizer.json
- * (default: the English table, DEFAULT_TABLE).
- * `options`: the trainer's flags in camelCase (epochs, seed, batchSize, ...; valFraction),
- * onProgress(epoch) called after each epoch with { epoch, epochs, loss, valAccuracy,
- * valAuroc, seconds, ... }, signal (an AbortSignal: aborting stops the worker and rejects
- * with an AbortError), kernel (the classifier's wasm build), name (the model card's).
+ * `data`: { intents, negatives?, table?, tokenizer?, encoder?, encoderName? }. intents is
+ * { intent: [sentences] } (data.json) or its JSON text; negatives is [sentences]
+ * (noise.json) or its JSON text. For the TextCNN (the default kind) table and tokenizer
+ * are the bytes or URLs of table.safetensors and tokenizer.json (default: the English
+ * table, DEFAULT_TABLE); for kind 'encoder', encoder and tokenizer are those of
+ * encoder.safetensors and tokenizer.json (a sentence-encoder bundle's), and encoderName
+ * names the encoder on the model card.
+ * `options`: kind ('textcnn' or 'encoder'); the trainer's flags in camelCase
+ * (TRAIN_OPTIONS for a TextCNN: epochs, seed, batchSize, ...; ENCODER_TRAIN_OPTIONS for
+ * an encoder: seed, thresholdRule, threshold; both take valFraction); onProgress, called
+ * after each epoch with { epoch, epochs, loss, valAccuracy, valAuroc, seconds, ... } (a
+ * TextCNN) or as sentences are embedded with { stage: 'embedding', done, total } (an
+ * encoder); signal (an AbortSignal: aborting stops the worker and rejects with an
+ * AbortError); kernel (the classifier's wasm build); name (the model card's).
  */
 export async function trainClassifier(data, options = {}) {
   if (data === null || typeof data !== 'object') {
@@ -142,32 +184,30 @@ export async function trainClassifier(data, options = {}) {
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new TypeError(`trainClassifier: options.onProgress must be a function, got ${describeValue(onProgress)}`);
   }
+  const kind = trainedKind(options.kind);
   signal?.throwIfAborted();
   const request = {
+    kind,
     intents: intentsJson(data.intents),
     negatives: negativesJson(data.negatives),
-    config: configJson(options),
+    config: configJson(options, kind),
+    name: options.name ?? 'intent-classifier',
+    encoderName: String(data.encoderName ?? 'sentence encoder'),
   };
-  const [table, tokenizer] = await Promise.all([
-    data.table === undefined ? defaultTableFile(BUNDLE_FILES.table) : bytesOf(data.table, 'table'),
-    data.tokenizer === undefined ? defaultTableFile(BUNDLE_FILES.tokenizer) : bytesOf(data.tokenizer, 'tokenizer'),
-  ]);
+  const inputs = await inputFiles(kind, data);
   signal?.throwIfAborted();
-  const result = await runWorker({ ...request, table, tokenizer, name: options.name ?? 'intent-classifier' }, signal, (entry) => {
+  const result = await runWorker({ ...request, ...inputs }, signal, (entry) => {
     onProgress?.(Object.fromEntries(Object.entries(entry).map(([k, v]) => [camelCase(k), v])));
   });
-  const files = {
-    [BUNDLE_FILES.model]: result.model,
-    [BUNDLE_FILES.table]: table,
-    [BUNDLE_FILES.tokenizer]: tokenizer,
-    'README.md': new TextEncoder().encode(result.modelCard),
-  };
+  const loaded = { model: result.model, ...inputs };
+  const files = Object.fromEntries(Object.entries(loaded).map(([role, bytes]) => [BUNDLE_FILES[role], bytes]));
+  files['README.md'] = new TextEncoder().encode(result.modelCard);
   const make = (inner, load) => new TrainedClassifier(inner, load, { files, summary: result.summary });
-  return classifierFromFiles({ model: result.model, table, tokenizer }, options, make);
+  return classifierFromFiles(loaded, options, make);
 }
 
 /** Runs one training in a fresh worker; resolves to { model, summary, modelCard }. */
-function runWorker(request, signal, onEpoch) {
+function runWorker(request, signal, onProgress) {
   const worker =
     platform.startWorker?.('train-worker.js') ?? new Worker(new URL('./train-worker.js', import.meta.url), { type: 'module' });
   return new Promise((resolve, reject) => {
@@ -190,7 +230,7 @@ function runWorker(request, signal, onEpoch) {
     };
     worker.onmessage = ({ data }) => {
       if (ended) return;
-      if (data.type === 'epoch') return onEpoch(data.entry);
+      if (data.type === 'progress') return onProgress(data.entry);
       finish();
       if (data.type === 'error') reject(new (data.errorType === 'TypeError' ? TypeError : Error)(data.error));
       else resolve(data);

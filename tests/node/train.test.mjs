@@ -2,7 +2,8 @@
 // 'intent-classifier/train' in a worker thread (progress, abort, the process exits), the
 // README's "Train from Node" recipe verbatim, and `npx intent-classifier train`, whose bundle
 // gives the native trainer's logits for the same data, seed and epochs (target/train-parity,
-// build.sh's native_references), and `classify` on it; bad input names the file and flag.
+// build.sh's native_references), and `classify` on it; with --kind encoder, `trainer encoder`'s
+// logits (target/encoder-parity); bad input names the file and flag.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -13,6 +14,8 @@ import { DEADLINE, ROOT, requireBuilt } from './helpers.mjs';
 
 const EVERYDAY = join(ROOT, 'examples/everyday');
 const CLI_BUNDLE = join(ROOT, 'target/train-parity');
+// `trainer encoder` on the everyday example over a tiny generated BERT (native_references).
+const ENCODER_BUNDLE = join(ROOT, 'target/encoder-parity');
 const PARITY_TEXTS = join(ROOT, 'tests/browser/parity-texts.json');
 const TRAINER = ['target/debug/trainer', 'target/release/trainer'].map((p) => join(ROOT, p)).find(existsSync);
 const CHILD = { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' };
@@ -23,6 +26,8 @@ let app;
 before(() => {
   requireBuilt();
   assert.ok(existsSync(join(ROOT, 'web/pkg-train/intent_train_web_bg.wasm')), 'run ./build.sh wasm first (web/pkg-train is missing)');
+  assert.ok(existsSync(join(ROOT, 'web/pkg-train-encoder/intent_train_encoder_web_bg.wasm')), 'run ./build.sh wasm first (web/pkg-train-encoder is missing)');
+  assert.ok(existsSync(join(ENCODER_BUNDLE, 'encoder.safetensors')), `${ENCODER_BUNDLE} is missing: ./build.sh test makes it (native_references)`);
   assert.ok(TRAINER, 'target/debug/trainer or target/release/trainer is missing: cargo build -p trainer');
   assert.ok(existsSync(join(CLI_BUNDLE, 'model.safetensors')), `${CLI_BUNDLE} is missing: ./build.sh test makes it (native_references)`);
   app = mkdtempSync(join(tmpdir(), 'intent-train-app-'));
@@ -133,6 +138,44 @@ test('npx intent-classifier train gives the native trainer\'s model; classify re
   const classified = cli(['classify', 'my-model', 'set a timer for ten minutes']);
   assert.equal(classified.status, 0, classified.stderr);
   assert.equal(JSON.parse(classified.stdout).intent, 'timer', classified.stdout);
+});
+
+test('npx intent-classifier train --kind encoder gives `trainer encoder`\'s model', DEADLINE, async () => {
+  // The native bundle over the tiny generated BERT (build.sh's native_references): its
+  // encoder.safetensors and tokenizer.json are what the page's fit reads.
+  const { loadClassifier } = await import('../../web/node.js');
+  const native = await loadClassifier(ENCODER_BUNDLE);
+  const nativeThreshold = native.info().modelThreshold;
+  native.dispose();
+  const started = Date.now();
+  const run = cli(['train', 'data.json', '--noise', 'noise.json', '--kind', 'encoder', '--encoder', ENCODER_BUNDLE, '--out', 'my-encoder-model']);
+  console.log(`# npx intent-classifier train --kind encoder: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /^embedded \d+\/\d+ sentences$/m, run.stderr);
+  assert.doesNotMatch(run.stderr, /^epoch /m, run.stderr);
+  const bundle = join(app, 'my-encoder-model');
+  assert.deepEqual(readdirSync(bundle).sort(), ['README.md', 'encoder.safetensors', 'model.safetensors', 'tokenizer.json']);
+  assert.match(readFileSync(join(bundle, 'README.md'), 'utf8'), /encoder-parity sentence encoder/);
+
+  const ours = nativeLogits(bundle);
+  const theirs = nativeLogits(ENCODER_BUNDLE);
+  let worst = 0;
+  ours.forEach((row, i) => row.logits.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - theirs[i].logits[j])))));
+  console.log(`# npx train --kind encoder vs trainer encoder: max |Δlogit| ${worst.toExponential(2)} over ${ours.length} texts`);
+  assert.ok(worst < 1e-4, `max |Δlogit| ${worst}`);
+  const trained = await loadClassifier(bundle);
+  assert.equal(trained.info().kind, 'sentence-encoder-intent');
+  assert.ok(Math.abs(trained.info().modelThreshold - nativeThreshold) < 1e-4, `${trained.info().modelThreshold} vs ${nativeThreshold}`);
+  trained.dispose();
+
+  // Options of the other kind, and a missing encoder, are refused before any work.
+  const epochs = cli(['train', 'data.json', '--kind', 'encoder', '--encoder', ENCODER_BUNDLE, '--epochs', '3', '--out', 'x']);
+  assert.equal(epochs.status, 1, epochs.stderr);
+  assert.match(epochs.stderr, /option epochs applies to kind 'textcnn', not 'encoder'/);
+  const missing = cli(['train', 'data.json', '--kind', 'encoder', '--out', 'x']);
+  assert.equal(missing.status, 2, missing.stderr);
+  assert.match(missing.stderr, /--kind encoder needs --encoder DIR/);
+  assert.ok(!existsSync(join(app, 'x')), 'nothing written');
 });
 
 test('a cancelled train leaves no bundle and no staging directory', DEADLINE, async () => {

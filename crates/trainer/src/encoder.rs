@@ -9,10 +9,8 @@ use model::bundle::{MODEL_FILE, TOKENIZER_FILE};
 use sentence_encoder::encoder_file::{self, ENCODER_FILE};
 use sentence_encoder::SentenceEncoder;
 use training::data::Dataset;
-use training::encoder_kind::{self, EncoderSource};
+use training::encoder_kind::{self, EncoderConfig, EncoderSource};
 use training::evaluate::ThresholdRule;
-use training::finish::ThresholdSetting;
-use training::train::TrainConfig;
 
 use crate::data::DataArgs;
 
@@ -29,11 +27,14 @@ pub struct EncoderArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Split seed (seed-format data without validation split).
-    #[arg(long, default_value_t = TrainConfig::default().seed)]
+    #[arg(long, default_value_t = EncoderConfig::default().seed)]
     pub seed: u64,
     /// How the threshold is chosen on the validation split.
-    #[arg(long, value_enum, default_value_t = TrainConfig::default().threshold_rule)]
+    #[arg(long, value_enum, default_value_t = EncoderConfig::default().threshold_rule)]
     pub threshold_rule: ThresholdRule,
+    /// A fixed energy threshold in place of the rule's.
+    #[arg(long)]
+    pub threshold: Option<f32>,
     /// Skip the progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -139,11 +140,12 @@ pub fn run(args: &EncoderArgs) -> Result<()> {
         source.description
     );
     let vectors = embed_with_progress(&encoder, &dataset, args.quiet)?;
-    let setting = ThresholdSetting {
-        fixed: None,
-        rule: args.threshold_rule,
+    let config = EncoderConfig {
+        seed: args.seed,
+        threshold_rule: args.threshold_rule,
+        threshold: args.threshold,
     };
-    let fitted = encoder_kind::fit(&dataset, source, &encoder, &vectors, setting, args.seed)?;
+    let fitted = encoder_kind::fit(&dataset, source, &encoder, &vectors, &config)?;
     let bundle = fitted.evaluation.bundle_files(
         [
             (MODEL_FILE, fitted.model_bytes.clone()),

@@ -9,13 +9,42 @@ use anyhow::Result;
 use model::bundle::sha256_hex;
 use sentence_encoder::bundle::{self as encoder_bundle, EncoderBundleMeta};
 use sentence_encoder::{head, EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
+use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
+use crate::evaluate::ThresholdRule;
 use crate::finish::{self, Evaluation, ModelDescription, ThresholdSetting};
 use crate::model_card::CardKind;
+use crate::scripts::UnreadableReport;
+use crate::train::TrainConfig;
 
 /// Sentences embedded per call: bounds the memory of one batch.
 const EMBED_BATCH: usize = 512;
+
+/// The options of a sentence-encoder fit: the TextCNN's options that apply to this kind,
+/// with the same defaults ([`TrainConfig::default`]); the page passes them as it passes
+/// the TextCNN's (`crate::page_input`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncoderConfig {
+    /// Split seed (seed-format data without a validation split).
+    pub seed: u64,
+    /// How the threshold is chosen on the validation split.
+    pub threshold_rule: ThresholdRule,
+    /// A fixed energy threshold in place of the rule's.
+    pub threshold: Option<f32>,
+}
+
+impl Default for EncoderConfig {
+    fn default() -> Self {
+        let textcnn = TrainConfig::default();
+        Self {
+            seed: textcnn.seed,
+            threshold_rule: textcnn.threshold_rule,
+            threshold: textcnn.threshold,
+        }
+    }
+}
 
 /// The encoder's files as a bundle carries them, and where they came from.
 pub struct EncoderSource {
@@ -30,6 +59,8 @@ pub struct FittedEncoder {
     pub meta: EncoderBundleMeta,
     pub model_bytes: Vec<u8>,
     pub evaluation: Evaluation,
+    /// The training text's unknown word pieces by script, and the scripts read.
+    pub unreadable: UnreadableReport,
     data_source: String,
     encoder_source: String,
 }
@@ -42,8 +73,13 @@ impl FittedEncoder {
             labels: &self.meta.shared.labels,
             data_source: &self.data_source,
             embedding_source: &self.encoder_source,
-            scripts_read: &[],
+            scripts_read: &self.unreadable.read,
         }
+    }
+
+    /// README.md for the bundle, `name` being the model's.
+    pub fn model_card(&self, name: &str) -> String {
+        self.evaluation.model_card(&self.description(), name)
     }
 }
 
@@ -80,9 +116,12 @@ pub fn fit(
     source: &EncoderSource,
     encoder: &SentenceEncoder,
     vectors: &HashMap<&str, Vec<f32>>,
-    setting: ThresholdSetting,
-    seed: u64,
+    config: &EncoderConfig,
 ) -> Result<FittedEncoder> {
+    let setting = ThresholdSetting {
+        fixed: config.threshold,
+        rule: config.threshold_rule,
+    };
     let train_vectors: Vec<Vec<f32>> = dataset
         .train
         .iter()
@@ -104,7 +143,7 @@ pub fn fit(
         "linear, trained from each intent's mean training vector".into(),
     );
     training.insert("threshold_rule".into(), serde_json::json!(setting.rule));
-    training.insert("seed".into(), seed.into());
+    training.insert("seed".into(), config.seed.into());
     let mut meta = EncoderBundleMeta {
         format_version: encoder_bundle::FORMAT_VERSION,
         dim: encoder.dim(),
@@ -124,6 +163,7 @@ pub fn fit(
         meta,
         model_bytes,
         evaluation,
+        unreadable: UnreadableReport::of(encoder.text(), dataset.training_texts()),
         data_source: dataset.source.clone(),
         encoder_source: source.description.clone(),
     })

@@ -14,6 +14,7 @@ pub mod model_card;
 pub mod network;
 pub mod norm_pool;
 pub mod optim;
+pub mod page_input;
 pub mod plots;
 pub mod scripts;
 pub mod train;

@@ -4,18 +4,11 @@
 //! page that only classifies never downloads it. Every failure is a JavaScript `Error`
 //! naming the input; nothing here panics on any input.
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use candle_core::Device;
-use training::data::{self, DEFAULT_VAL_FRACTION};
+use training::page_input::{dataset, parse_options};
 use training::train::{self, Embeddings, EpochLog, Observer, TrainConfig, Trained, TrainingState};
 use wasm_bindgen::prelude::*;
-
-/// The most text a page trains on: CLINC150's 150 intents are about 1 MB. Beyond this a
-/// page would sit for many minutes; the command-line trainer has no such bound.
-pub const MAX_TEXT_BYTES: usize = 4 << 20;
-
-/// What a page's options add to [`TrainConfig`]'s fields.
-const VAL_FRACTION_KEY: &str = "val_fraction";
 
 /// The trained bundle's own file and figures; the table and tokenizer are the caller's.
 #[wasm_bindgen]
@@ -108,7 +101,7 @@ fn run(
     options: Option<&str>,
     on_epoch: &js_sys::Function,
 ) -> Result<TrainedBundle> {
-    let (config, val_fraction) = parse_options(options.unwrap_or("{}"))?;
+    let (config, val_fraction): (TrainConfig, f64) = parse_options(options.unwrap_or("{}"))?;
     let dataset = dataset(intents, negatives, val_fraction, config.seed)?;
     let embeddings = Embeddings::from_bytes(
         table.to_vec(),
@@ -127,39 +120,4 @@ fn run(
         trained,
         epochs: observer.epochs,
     })
-}
-
-/// The run's configuration (defaults for what `options` leaves out) and validation share.
-pub fn parse_options(options: &str) -> Result<(TrainConfig, f64)> {
-    let mut map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(options).context("options: expected a JSON object")?;
-    let val_fraction = match map.remove(VAL_FRACTION_KEY) {
-        None => DEFAULT_VAL_FRACTION,
-        Some(v) => v
-            .as_f64()
-            .with_context(|| format!("options.{VAL_FRACTION_KEY}: expected a number, got {v}"))?,
-    };
-    let config: TrainConfig =
-        serde_json::from_value(serde_json::Value::Object(map)).context("options")?;
-    Ok((config, val_fraction))
-}
-
-/// The seed format from the page's JSON, split as the command line splits data.json.
-pub fn dataset(
-    intents: &str,
-    negatives: &str,
-    val_fraction: f64,
-    seed: u64,
-) -> Result<data::Dataset> {
-    let bytes = intents.len() + negatives.len();
-    if bytes > MAX_TEXT_BYTES {
-        bail!(
-            "intents and negatives hold {:.1} MB of text; a page trains on at most {} MB (the command-line trainer takes more)",
-            bytes as f64 / 1e6,
-            MAX_TEXT_BYTES >> 20
-        );
-    }
-    let intents = data::parse_intents(intents, "intents")?;
-    let negatives = data::parse_noise(negatives, "negatives")?;
-    data::split_seed_format(intents, negatives, val_fraction, seed, "intents")
 }
