@@ -3,7 +3,8 @@
 // cancelled, refuses bad data with a clear error while the page keeps working, works offline
 // after the first visit, and gives the command line's model: the same data, seed and flags
 // give the CLI's weights and threshold within float tolerance, and the downloaded bundle
-// loads in the native trainer.
+// loads in the native trainer. The sentence-encoder kind trains there too
+// (crates/web-train-encoder), with `trainer encoder`'s logits.
 //
 // The runs here are short (EPOCHS, not the default 50) so that the suite stays quick on two
 // cores; target/train-parity is the CLI's run that the page repeats with the same data, seed
@@ -19,6 +20,8 @@ const EPOCHS = 8;
 const heldout = JSON.parse(readFileSync(join(ROOT, 'examples/everyday/heldout.json'), 'utf8'));
 const parityTexts = JSON.parse(readFileSync(join(ROOT, 'tests/browser/parity-texts.json'), 'utf8'));
 const CLI_BUNDLE = join(ROOT, 'target/train-parity');
+// `trainer encoder` on the everyday example over a tiny generated BERT (native_references).
+const ENCODER_BUNDLE = join(ROOT, 'target/encoder-parity');
 const TRAINER = join(ROOT, 'target/debug/trainer');
 
 let env;
@@ -194,6 +197,55 @@ test('the page gives the command line\'s model, and its bundle loads in the nati
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the sentence-encoder kind trains in the page: progress, then `trainer encoder`\'s logits', LIMIT, async (t) => {
+  if (!existsSync(join(ENCODER_BUNDLE, 'encoder.safetensors'))) {
+    t.skip('target/encoder-parity is missing: run ./build.sh test');
+    return;
+  }
+  // The native bundle (a tiny generated BERT) gives the encoder, its tokenizer and the logits.
+  const native = await page.evaluate(async (texts) => {
+    const { loadClassifier } = await import('./web/classifier.js');
+    const clf = await loadClassifier('target/encoder-parity/', { cache: false });
+    const result = { threshold: clf.info().modelThreshold, logits: texts.map((t) => Array.from(clf.logits(t))) };
+    clf.dispose();
+    return result;
+  }, parityTexts);
+  const data = {
+    intents: readFileSync(join(ROOT, 'examples/everyday/data.json'), 'utf8'),
+    negatives: readFileSync(join(ROOT, 'examples/everyday/noise.json'), 'utf8'),
+    encoder: 'target/encoder-parity/encoder.safetensors',
+    tokenizer: 'target/encoder-parity/tokenizer.json',
+  };
+  const run = await trainInPage({ kind: 'encoder' }, data);
+  assert.equal(run.error, undefined, run.error);
+  console.log(`# the sentence-encoder kind in the page (tiny encoder): ${run.seconds.toFixed(1)} s`);
+  assert.equal(run.info.kind, 'sentence-encoder-intent');
+  assert.ok(run.progress.length > 0 && run.progress.every((e) => e.stage === 'embedding'), JSON.stringify(run.progress));
+  assert.equal(run.progress.at(-1).done, run.progress.at(-1).total);
+  const trained = await page.evaluate((texts) => {
+    const clf = window.lastTrained;
+    return {
+      threshold: clf.info().modelThreshold,
+      logits: texts.map((t) => Array.from(clf.logits(t))),
+      files: Object.keys(clf.bundleFiles()).sort(),
+      epochs: clf.trainingSummary().epochs,
+    };
+  }, parityTexts);
+  assert.deepEqual(trained.files, ['README.md', 'encoder.safetensors', 'model.safetensors', 'tokenizer.json']);
+  assert.deepEqual(trained.epochs, []);
+  let worst = 0;
+  native.logits.forEach((row, i) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - trained.logits[i][j])))));
+  console.log(`# page vs trainer encoder: max |Δlogit| ${worst.toExponential(2)}, threshold ${trained.threshold} vs ${native.threshold}`);
+  assert.ok(worst < 1e-4, `max |Δlogit| ${worst}`);
+  assert.ok(Math.abs(trained.threshold - native.threshold) < 1e-4, `${trained.threshold} vs ${native.threshold}`);
+  // The TextCNN's options are not this kind's.
+  const epochs = await trainInPage({ kind: 'encoder', epochs: 3 }, data);
+  assert.match(epochs.error, /option epochs applies to kind 'textcnn', not 'encoder'/);
+  const noEncoder = await trainInPage({ kind: 'encoder' }, { intents: data.intents });
+  assert.match(noEncoder.error, /kind 'encoder' needs data\.encoder and data\.tokenizer/);
+  assert.deepEqual(errors, []);
 });
 
 test('after the first visit the page trains offline', LIMIT, async () => {
