@@ -122,6 +122,8 @@ export interface Architecture {
 
 /** What every model's info() says: its card. */
 interface ModelInfoBase {
+  /** Whether classify() can give token `evidence` (a TextCNN: yes; a sentence encoder reads the query whole). */
+  explains: boolean;
   labels: string[];
   /** The threshold in effect (setThreshold, else the model's). */
   threshold: number;

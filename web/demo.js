@@ -3,7 +3,7 @@
 // the energy against a threshold you can move, highlight the tokens that drove the
 // decision, and show the model card.
 //   ?model=DIR  another bundle   ?kernel=simd128|relaxed  a wasm build   ?worker=1  in a worker
-import { ENCODER_FORMAT, loadClassifier } from './classifier.js';
+import { loadClassifier } from './classifier.js';
 import { isCalibrated, render, renderCard, renderChips, setUpThreshold } from './result-view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -77,7 +77,7 @@ async function main() {
     info.kernel ? `${info.kernel} kernel` : 'sentence encoder'
   }, ${inWorker ? 'in a module worker' : 'on the page'}.`;
   // Token evidence explains a TextCNN; a sentence encoder reads the query whole.
-  const evidence = info.kind !== ENCODER_FORMAT;
+  const evidence = info.explains;
   const calibrated = isCalibrated(info);
   renderCard(info);
   renderChips(info, input);

@@ -1,5 +1,6 @@
 // The training page (train.html): edit intents and negatives (or start from the bundled
-// example), train in a worker with per-epoch progress and cancel, try queries in the demo's
+// example), choose the kind (a TextCNN, or a sentence encoder from a folder the user names),
+// train in a worker with progress and cancel, try queries in the demo's
 // result view, move the threshold, download the bundle. Errors in the data are shown and
 // the page keeps working.
 import { trainClassifier } from './trainer.js';
@@ -23,7 +24,13 @@ async function loadExample() {
   $('negatives').value = negatives;
 }
 
-function logEpoch(e) {
+/** One progress entry: an epoch (a TextCNN), or the sentences embedded so far (an encoder). */
+function logProgress(e) {
+  if (e.stage === 'embedding') {
+    $('progress').value = e.done / e.total;
+    status(`Embedding the sentences with the encoder: ${e.done}/${e.total}`);
+    return;
+  }
   const item = document.createElement('li');
   item.textContent = `epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(3)}, validation accuracy ${
     (e.valAccuracy * 100).toFixed(1)}%, AUROC ${e.valAuroc.toFixed(3)}, ${e.seconds.toFixed(1)} s`;
@@ -42,6 +49,27 @@ function unreadableLine(u) {
   return [line, ...u.warnings.map((w) => `Warning: ${w}.`)].join(' ');
 }
 
+/** The text to train on, and for a sentence encoder its files (from the folder named). */
+function trainingData() {
+  const data = { intents: $('intents').value, negatives: $('negatives').value || '[]' };
+  if ($('kind').value !== 'encoder') return data;
+  const folder = $('encoder').value.trim();
+  if (!folder) throw new Error('name the encoder folder (encoder.safetensors and tokenizer.json)');
+  const base = new URL(folder.endsWith('/') ? folder : `${folder}/`, document.baseURI);
+  return { ...data, encoder: new URL('encoder.safetensors', base), tokenizer: new URL('tokenizer.json', base) };
+}
+
+/** The chosen kind's own options: a TextCNN's epochs; an encoder's fit has none here. */
+function kindOptions() {
+  return $('kind').value === 'encoder' ? { kind: 'encoder' } : { epochs: Number($('epochs').value) };
+}
+
+function showKindFields() {
+  const encoder = $('kind').value === 'encoder';
+  $('encoder-field').hidden = !encoder;
+  $('epochs-field').hidden = encoder;
+}
+
 async function startTraining() {
   controller = new AbortController();
   $('train').disabled = true;
@@ -55,10 +83,12 @@ async function startTraining() {
     clf?.dispose();
     clf = undefined;
     $('try').hidden = true;
-    clf = await trainClassifier(
-      { intents: $('intents').value, negatives: $('negatives').value || '[]' },
-      { epochs: Number($('epochs').value), seed: Number($('seed').value), signal: controller.signal, onProgress: logEpoch },
-    );
+    clf = await trainClassifier(trainingData(), {
+      ...kindOptions(),
+      seed: Number($('seed').value),
+      signal: controller.signal,
+      onProgress: logProgress,
+    });
     const seconds = (performance.now() - started) / 1000;
     window.trainingSeconds = seconds;
     status(`Trained in ${seconds.toFixed(1)} s. ${unreadableLine(clf.trainingSummary().unreadable)}`);
@@ -81,7 +111,7 @@ function showModel() {
   renderChips(info, input);
   const update = () => {
     const started = performance.now();
-    const r = clf.classify(input.value, { topK: 5, evidence: true });
+    const r = clf.classify(input.value, { topK: 5, evidence: info.explains });
     $('latency').textContent = `${(performance.now() - started).toFixed(1)} ms`;
     render(r, input.value, { calibrated });
   };
@@ -114,6 +144,7 @@ window.offlineReady = 'serviceWorker' in navigator
   : Promise.resolve(false);
 
 $('example').addEventListener('click', loadExample);
+$('kind').addEventListener('change', showKindFields);
 $('train').addEventListener('click', startTraining);
 $('cancel').addEventListener('click', () => controller?.abort());
 $('download').addEventListener('click', download);

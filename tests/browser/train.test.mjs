@@ -245,6 +245,17 @@ test('the sentence-encoder kind trains in the page: progress, then `trainer enco
   assert.match(epochs.error, /option epochs applies to kind 'textcnn', not 'encoder'/);
   const noEncoder = await trainInPage({ kind: 'encoder' }, { intents: data.intents });
   assert.match(noEncoder.error, /kind 'encoder' needs data\.encoder and data\.tokenizer/);
+
+  // train.html's own controls: choose the kind, name the folder, train, try a query.
+  await page.selectOption('#kind', 'encoder');
+  assert.equal(await page.$eval('#epochs-field', (e) => e.hidden), true, 'no epochs for an encoder');
+  await page.$eval('#encoder', (e) => (e.value = 'target/encoder-parity/'));
+  await page.click('#train');
+  await page.waitForFunction(() => window.trainedClassifier()?.info().kind === 'sentence-encoder-intent', undefined, { timeout: 60_000 });
+  await page.waitForFunction(() => !document.getElementById('try').hidden);
+  await page.type('#query', 'set a timer');
+  assert.notEqual(await page.$eval('#intent', (e) => e.textContent), '…');
+  await page.selectOption('#kind', 'textcnn');
   assert.deepEqual(errors, []);
 });
 

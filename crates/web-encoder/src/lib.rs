@@ -21,6 +21,8 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
 #[serde(rename_all = "camelCase")]
 struct Info<'a> {
     kind: &'static str,
+    /// Whether `classify` can give token `evidence` ([`IntentModel::explains`]).
+    explains: bool,
     labels: &'a [String],
     threshold: f32,
     dim: usize,
@@ -85,6 +87,7 @@ impl EncoderIntentClassifier {
         let text = self.inner.encoder().text();
         to_json(&Info {
             kind: self.inner.kind(),
+            explains: self.inner.explains(),
             labels: &meta.shared.labels,
             threshold: meta.shared.threshold,
             dim: meta.dim,

@@ -20,6 +20,8 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, JsError> {
 #[serde(rename_all = "camelCase")]
 struct Info<'a> {
     kind: &'static str,
+    /// Whether `classify` can give token `evidence` ([`IntentModel::explains`]).
+    explains: bool,
     labels: &'a [String],
     threshold: f32,
     architecture: &'a model::Architecture,
@@ -84,6 +86,7 @@ impl IntentClassifier {
         let meta = self.inner.meta();
         to_json(&Info {
             kind: self.inner.kind(),
+            explains: self.inner.explains(),
             labels: &meta.shared.labels,
             threshold: meta.shared.threshold,
             architecture: &meta.architecture,
