@@ -24,7 +24,7 @@ fn valid() -> &'static (Vec<u8>, Vec<u8>) {
         let tokenizer = TINY_TOKENIZER.as_bytes();
         let vocab = TextEncoder::from_bytes(tokenizer, 32).unwrap().vocab_size();
         let (config, checkpoint) = tiny_checkpoint(vocab);
-        let encoder = encoder_file::quantize(&config, &checkpoint).unwrap();
+        let encoder = encoder_file::quantize(&config, &checkpoint, encoder_file::Compression::default()).unwrap();
         let mut shared = tiny_model_meta(&["weather", "timer"], -1.0, tokenizer);
         shared.words = vec!["weather".into(), "timer".into()];
         let meta = EncoderBundleMeta {

@@ -1,12 +1,15 @@
 //! Safetensors files in general, as every file of either model kind uses them: opening one,
-//! reading a tensor as checked f32 values (F32, F16, or int8 rows with their scales),
+//! reading a tensor as checked f32 values (F32, F16, int8 rows or 4-bit groups with their
+//! scales),
 //! and writing named tensors with string metadata. Errors name the file.
 
 use std::collections::HashMap;
 
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 
-use crate::tensor_codec::{decode_f16, decode_f32, dequantize_rows};
+use crate::tensor_codec::{
+    decode_f16, decode_f32, dequantize_int4_groups, dequantize_rows, INT4_GROUP,
+};
 use crate::BundleError;
 
 /// The string metadata and the tensors of safetensors `bytes`. The metadata is returned
@@ -25,6 +28,11 @@ pub fn open<'a>(
 /// The tensor holding the per-row scales of int8 tensor `name`.
 pub fn scale_name(name: &str) -> String {
     format!("{name}_scale")
+}
+
+/// The tensor holding the per-group scales (F16) of 4-bit tensor `name`.
+pub fn group_scale_name(name: &str) -> String {
+    format!("{name}_group_scale")
 }
 
 /// Writes named tensors (name, dtype, shape, little-endian bytes) and metadata as safetensors.
@@ -63,8 +71,11 @@ pub fn read_f32(
     checked_values(decode_f32(view.data()), file, name)
 }
 
-/// [`read_f32`] for network weights, which may also be stored as F16, or as I8 with one
-/// scale per output row ([`crate::tensor_codec::quantize_rows`], the scales in tensor [`scale_name`]).
+/// [`read_f32`] for network weights, which may also be stored as F16, as I8 with one
+/// scale per output row ([`crate::tensor_codec::quantize_rows`], the scales in tensor
+/// [`scale_name`]), or as U8 holding two 4-bit values a byte with one F16 scale per group
+/// ([`crate::tensor_codec::quantize_int4_groups`]: shape `[rows, cols / 2]`, the scales in
+/// tensor [`group_scale_name`]).
 pub fn read_weights(
     st: &SafeTensors<'_>,
     file: &str,
@@ -87,11 +98,48 @@ pub fn read_weights(
         let scales = read_f32(st, file, &scale_name(name), &shape[..1])?;
         return checked_values(dequantize_rows(view.data(), &scales), file, name);
     }
+    if view.dtype() == Dtype::U8 {
+        return read_int4_groups(st, file, name, shape);
+    }
     if view.dtype() != Dtype::F16 {
         return read_f32(st, file, name, shape);
     }
     check_view(&view, file, name, Dtype::F16, shape)?;
     checked_values(decode_f16(view.data()), file, name)
+}
+
+/// A 4-bit tensor of logical `shape` (rows of a whole number of groups).
+fn read_int4_groups(
+    st: &SafeTensors<'_>,
+    file: &str,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>, BundleError> {
+    let values: usize = shape.iter().product();
+    let cols = shape.last().copied().unwrap_or(0);
+    if shape.len() != 2 || values == 0 || cols % INT4_GROUP != 0 {
+        return Err(BundleError::new(
+            file,
+            format!("tensor `{name}` is 4-bit with shape {shape:?}; expected rows of a multiple of {INT4_GROUP} values"),
+        ));
+    }
+    let view = st
+        .tensor(name)
+        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
+    check_view(&view, file, name, Dtype::U8, &[shape[0], cols / 2])?;
+    let scale_tensor = group_scale_name(name);
+    let scales = st
+        .tensor(&scale_tensor)
+        .map_err(|_| BundleError::new(file, format!("tensor `{scale_tensor}` is missing")))?;
+    check_view(
+        &scales,
+        file,
+        &scale_tensor,
+        Dtype::F16,
+        &[values / INT4_GROUP],
+    )?;
+    let scales = checked_values(decode_f16(scales.data()), file, &scale_tensor)?;
+    checked_values(dequantize_int4_groups(view.data(), &scales), file, name)
 }
 
 /// Refuses non-finite and implausibly large values, naming the tensor and index.
@@ -178,6 +226,55 @@ mod tests {
             ],
             HashMap::new(),
         )
+    }
+
+    #[test]
+    fn four_bit_tensors_read_back_and_bad_ones_are_refused_not_a_panic() {
+        use crate::tensor_codec::{f16_bytes, quantize_int4_groups, INT4_GROUP};
+        let values: Vec<f32> = (0..2 * INT4_GROUP).map(|i| i as f32 / 10.0 - 3.0).collect();
+        let (packed, scales) = quantize_int4_groups(&values);
+        let file = |shape: Vec<usize>, scale_count: usize| {
+            serialize_tensors(
+                vec![
+                    ("w".into(), Dtype::U8, shape, packed.clone()),
+                    (
+                        group_scale_name("w"),
+                        Dtype::F16,
+                        vec![scale_count],
+                        f16_bytes(&scales[..scale_count]),
+                    ),
+                ],
+                HashMap::new(),
+            )
+        };
+        let good = file(vec![2, INT4_GROUP / 2], 2);
+        let (_, st) = open(&good, "f").unwrap();
+        let back = read_weights(&st, "f", "w", &[2, INT4_GROUP]).unwrap();
+        assert!(values.iter().zip(&back).all(|(v, b)| (v - b).abs() < 0.3));
+        // A logical shape that is not rows of whole groups, bytes that do not fit it, too
+        // few scales.
+        let cases = [
+            (good.clone(), vec![4, INT4_GROUP / 2], "is 4-bit with shape"),
+            (good.clone(), vec![INT4_GROUP * 2], "is 4-bit with shape"),
+            (
+                good.clone(),
+                vec![1, INT4_GROUP * 2],
+                "has shape [2, 16], expected [1, 32]",
+            ),
+            (
+                file(vec![2, INT4_GROUP / 2], 1),
+                vec![2, INT4_GROUP],
+                "w_group_scale` has shape [1]",
+            ),
+        ];
+        for (bytes, shape, expected) in cases {
+            let (_, st) = open(&bytes, "f").unwrap();
+            let e = read_weights(&st, "f", "w", &shape).unwrap_err().to_string();
+            assert!(
+                e.starts_with("f: tensor `w") && e.contains(expected),
+                "{shape:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -84,9 +84,67 @@ pub fn dequantize_rows(data: &[u8], scales: &[f32]) -> Vec<f32> {
         .collect()
 }
 
+/// Values per scale of the 4-bit codec: small enough that one outlier costs a group, not a
+/// row, its precision.
+pub const INT4_GROUP: usize = 32;
+
+/// Symmetric 4-bit with one scale per [`INT4_GROUP`] consecutive values: max |x| of a group
+/// maps to 7 (so -8 is never written), two values a byte, the first in the low nibble. An
+/// all-zero group gets scale 1. `values.len()` must be a multiple of the group.
+pub fn quantize_int4_groups(values: &[f32]) -> (Vec<u8>, Vec<f32>) {
+    let mut packed = Vec::with_capacity(values.len() / 2);
+    let mut scales = Vec::with_capacity(values.len() / INT4_GROUP);
+    for group in values.chunks_exact(INT4_GROUP) {
+        let max = group.iter().fold(0f32, |m, v| m.max(v.abs()));
+        // Stored as f16: rounded first, so the codes are chosen against the stored scale.
+        let scale = round_f16(if max > 0.0 { max / 7.0 } else { 1.0 });
+        scales.push(scale);
+        let nibble = |v: f32| ((v / scale).round().clamp(-7.0, 7.0) as i8 + 8) as u8;
+        packed.extend(
+            group
+                .chunks_exact(2)
+                .map(|pair| nibble(pair[0]) | (nibble(pair[1]) << 4)),
+        );
+    }
+    (packed, scales)
+}
+
+/// The f32 values of bytes packed by [`quantize_int4_groups`], with its scales.
+pub fn dequantize_int4_groups(packed: &[u8], scales: &[f32]) -> Vec<f32> {
+    packed
+        .chunks_exact(INT4_GROUP / 2)
+        .zip(scales)
+        .flat_map(|(group, &s)| {
+            group.iter().flat_map(move |&b| {
+                [
+                    ((b & 0x0f) as i8 - 8) as f32 * s,
+                    ((b >> 4) as i8 - 8) as f32 * s,
+                ]
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn int4_groups_round_trip_within_half_a_step() {
+        let values: Vec<f32> = (0..4 * INT4_GROUP)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 10.0)
+            .chain(std::iter::repeat(0.0).take(INT4_GROUP))
+            .collect();
+        let (packed, scales) = quantize_int4_groups(&values);
+        assert_eq!(packed.len(), values.len() / 2);
+        assert_eq!(scales.len(), 5);
+        assert_eq!(scales[4], 1.0, "an all-zero group");
+        let back = dequantize_int4_groups(&packed, &scales);
+        for (i, (v, b)) in values.iter().zip(&back).enumerate() {
+            let step = scales[i / INT4_GROUP];
+            assert!((v - b).abs() <= step / 2.0 + 1e-6, "{i}: {v} -> {b}");
+        }
+    }
 
     #[test]
     fn values_survive_their_bytes() {

@@ -7,10 +7,11 @@ use model::safetensors_file::serialize_tensors;
 use model::tensor_codec::f32_bytes;
 use safetensors::Dtype;
 
-pub const TINY_HIDDEN: usize = 16;
+// A multiple of the 4-bit codec's group (32 values), so tests can store it that way.
+pub const TINY_HIDDEN: usize = 32;
 const LAYERS: usize = 2;
 const HEADS: usize = 2;
-const INTERMEDIATE: usize = 32;
+const INTERMEDIATE: usize = 64;
 const POSITIONS: usize = 64;
 
 /// `config.json` and `model.safetensors` (F32) of a 2-layer BERT with `vocab_size` tokens,

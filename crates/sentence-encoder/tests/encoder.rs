@@ -7,7 +7,7 @@ use candle_transformers::models::bert::BertModel;
 use model::bundle::{sha256_hex, MODEL_FILE, TOKENIZER_FILE};
 use model::{ClassifyOptions, IntentModel, TextEncoder};
 use sentence_encoder::bundle::{self, EncoderBundleMeta};
-use sentence_encoder::encoder_file::{self, ENCODER_FILE};
+use sentence_encoder::encoder_file::{self, Compression, MatrixCodec, ENCODER_FILE};
 use sentence_encoder::head::{self, Head};
 use sentence_encoder::testkit::{tiny_checkpoint, TINY_HIDDEN};
 use sentence_encoder::{EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
@@ -36,7 +36,7 @@ fn tiny_encoder() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         .unwrap()
         .vocab_size();
     let (config, checkpoint) = tiny_checkpoint(vocab);
-    let encoder = encoder_file::quantize(&config, &checkpoint).unwrap();
+    let encoder = encoder_file::quantize(&config, &checkpoint, Compression::INT8).unwrap();
     (encoder, tokenizer, checkpoint)
 }
 
@@ -245,7 +245,10 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
             bias: vec![0.0; 2],
         },
     );
-    assert!(e.starts_with(ENCODER_FILE) && e.contains("16 dims"), "{e}");
+    assert!(
+        e.starts_with(ENCODER_FILE) && e.contains(&format!("{TINY_HIDDEN} dims")),
+        "{e}"
+    );
 
     // A TextCNN bundle's model file is not this kind's.
     let e = match bundle::parse(
@@ -260,7 +263,7 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
     );
 
     // The encoder file itself: a config that is not BERT's, a missing layer.
-    let e = encoder_file::quantize("{}", &checkpoint)
+    let e = encoder_file::quantize("{}", &checkpoint, Compression::default())
         .unwrap_err()
         .to_string();
     assert!(
@@ -272,7 +275,8 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
         .vocab_size();
     let (config, _) = tiny_checkpoint(vocab);
     let deeper = config.replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3");
-    let encoder_short = encoder_file::quantize(&deeper, &checkpoint).unwrap();
+    let encoder_short =
+        encoder_file::quantize(&deeper, &checkpoint, Compression::default()).unwrap();
     let e = match SentenceEncoder::load(&encoder_short, &tokenizer) {
         Ok(_) => panic!("loaded"),
         Err(e) => e.to_string(),
@@ -284,7 +288,7 @@ fn bad_files_are_refused_with_the_file_and_the_problem() {
     // Fewer embedding rows than the tokenizer has ids.
     let (small, small_checkpoint) = tiny_checkpoint(100);
     let e = match SentenceEncoder::load(
-        &encoder_file::quantize(&small, &small_checkpoint).unwrap(),
+        &encoder_file::quantize(&small, &small_checkpoint, Compression::default()).unwrap(),
         &tokenizer,
     ) {
         Ok(_) => panic!("loaded"),
@@ -363,6 +367,64 @@ fn a_version_2_bundle_with_its_metadata_as_one_json_value_is_still_read() {
         assert_eq!(
             new_form.classify(text, &options).unwrap(),
             old_form.classify(text, &options).unwrap()
+        );
+    }
+}
+
+#[test]
+fn a_4bit_encoder_and_one_of_fewer_layers_load_smaller_and_stay_close() {
+    let (int8_bytes, tokenizer, checkpoint) = tiny_encoder();
+    let int8 = SentenceEncoder::load(&int8_bytes, &tokenizer).unwrap();
+    let (config, _) = tiny_checkpoint(int8.text().vocab_size());
+    let four_bit = Compression {
+        word_embeddings: MatrixCodec::Int4Groups,
+        feed_forward: MatrixCodec::Int4Groups,
+        matrices: MatrixCodec::Int4Groups,
+        layers: None,
+    };
+    let four_bytes = encoder_file::quantize(&config, &checkpoint, four_bit).unwrap();
+    assert!(
+        four_bytes.len() * 10 < int8_bytes.len() * 7,
+        "4-bit: {} bytes against int8's {}",
+        four_bytes.len(),
+        int8_bytes.len()
+    );
+    let four = SentenceEncoder::load(&four_bytes, &tokenizer).unwrap();
+    // The default: 4-bit word embeddings and feed-forward matrices, int8 attention.
+    let default_bytes =
+        encoder_file::quantize(&config, &checkpoint, Compression::default()).unwrap();
+    assert!(four_bytes.len() < default_bytes.len() && default_bytes.len() < int8_bytes.len());
+    let default = SentenceEncoder::load(&default_bytes, &tokenizer).unwrap();
+    for text in TEXTS {
+        let int8 = int8.embed(text).unwrap();
+        for (name, other) in [("4-bit", &four), ("default", &default)] {
+            let similarity = cosine(&int8, &other.embed(text).unwrap());
+            assert!(similarity > 0.98, "{name}, {text}: cosine {similarity}");
+        }
+    }
+
+    let one_layer = Compression {
+        layers: Some(1),
+        ..four_bit
+    };
+    let one_bytes = encoder_file::quantize(&config, &checkpoint, one_layer).unwrap();
+    assert!(one_bytes.len() < four_bytes.len());
+    let (parsed, _) = encoder_file::read(&one_bytes).unwrap();
+    assert_eq!(parsed.num_hidden_layers, 1);
+    let one = SentenceEncoder::load(&one_bytes, &tokenizer).unwrap();
+    assert_eq!(one.embed("set a timer").unwrap().len(), TINY_HIDDEN);
+
+    for layers in [0, 3] {
+        let keep = Compression {
+            layers: Some(layers),
+            ..Compression::default()
+        };
+        let e = encoder_file::quantize(&config, &checkpoint, keep)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("cannot keep {layers} of the encoder's 2 layers")),
+            "{e}"
         );
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use model::bundle::{MODEL_FILE, TOKENIZER_FILE};
-use sentence_encoder::encoder_file::{self, ENCODER_FILE};
+use sentence_encoder::encoder_file::{self, Compression, ENCODER_FILE};
 use sentence_encoder::SentenceEncoder;
 use training::data::Dataset;
 use training::encoder_kind::{self, EncoderConfig, EncoderSource};
@@ -73,7 +73,7 @@ impl EncoderFiles {
         } else {
             let config = String::from_utf8(read(dir, "config.json")?)
                 .with_context(|| format!("{}: config.json is not UTF-8", dir.display()))?;
-            encoder_file::quantize(&config, &read(dir, MODEL_FILE)?)
+            encoder_file::quantize(&config, &read(dir, MODEL_FILE)?, Compression::default())
                 .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?
         };
         let notices: Vec<(&'static str, Vec<u8>)> = ["LICENSE", "NOTICE"]
