@@ -117,7 +117,7 @@ fn read_int4_groups(
 ) -> Result<Vec<f32>, BundleError> {
     let values: usize = shape.iter().product();
     let cols = shape.last().copied().unwrap_or(0);
-    if shape.len() != 2 || values == 0 || cols % INT4_GROUP != 0 {
+    if shape.len() != 2 || values == 0 || !cols.is_multiple_of(INT4_GROUP) {
         return Err(BundleError::new(
             file,
             format!("tensor `{name}` is 4-bit with shape {shape:?}; expected rows of a multiple of {INT4_GROUP} values"),

@@ -133,7 +133,7 @@ mod tests {
     fn int4_groups_round_trip_within_half_a_step() {
         let values: Vec<f32> = (0..4 * INT4_GROUP)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 10.0)
-            .chain(std::iter::repeat(0.0).take(INT4_GROUP))
+            .chain(std::iter::repeat_n(0.0, INT4_GROUP))
             .collect();
         let (packed, scales) = quantize_int4_groups(&values);
         assert_eq!(packed.len(), values.len() / 2);

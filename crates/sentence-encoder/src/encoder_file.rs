@@ -190,7 +190,7 @@ fn stored_tensors(
     }
     let rows = shape[0];
     match codec {
-        MatrixCodec::Int4Groups if shape[1] % INT4_GROUP == 0 => {
+        MatrixCodec::Int4Groups if shape[1].is_multiple_of(INT4_GROUP) => {
             let (packed, scales) = quantize_int4_groups(values);
             vec![
                 (
