@@ -36,7 +36,7 @@ for (const worker of [0, 1]) {
     await demo.page.fill('#query', 'set a timer for five minutes');
     await demo.page.waitForFunction(() => document.getElementById('latency').textContent.endsWith('ms'));
     const card = await demo.page.evaluate(() => document.getElementById('card').textContent);
-    assert.match(card, /sentence encoder \(16-dim vectors\)/);
+    assert.match(card, /sentence encoder \(32-dim vectors\)/);
     assert.match(card, /encoder \d+ KB/);
     // The page downloads this kind's files and wasm, and neither the TextCNN's table nor its
     // wasm (a worker imports every build's small JS glue statically; see web/worker.js).
