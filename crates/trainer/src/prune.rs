@@ -278,15 +278,7 @@ pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Resu
         .as_str()
         .unwrap_or("[UNK]")
         .to_string();
-    let mut keep: BTreeSet<usize> = doc["added_tokens"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t["id"].as_u64())
-                .map(|id| id as usize)
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut keep = added_token_ids(&doc);
     keep.extend(vocab.get(&unk).map(|&id| id as usize));
     keep_pieces_of(&tokenizer, texts, &mut keep)?;
     let from_texts = keep.len();
@@ -306,12 +298,7 @@ pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Resu
     let from_scores = keep.len() - from_texts;
 
     let old_ids: Vec<u32> = keep.iter().map(|&id| id as u32).collect();
-    let new_id = |old: u64| -> Result<u64> {
-        old_ids
-            .binary_search(&(old as u32))
-            .map(|i| i as u64)
-            .map_err(|_| anyhow::anyhow!("token id {old} was pruned"))
-    };
+    let new_id = |old: u64| new_id_of(&old_ids, old);
     let mut pruned_vocab = serde_json::Map::new();
     let mut by_id: Vec<(&String, &u64)> = vocab.iter().collect();
     by_id.sort_by_key(|(_, &id)| id);
