@@ -140,37 +140,31 @@ impl TextCnn {
     /// token contributions. Used only when evidence is asked for, so the fast path stays.
     pub fn explain(&self, embedded: &[f32], tokens: usize, label: Option<usize>) -> LogitEvidence {
         let a = &self.arch;
-        let (d, c) = (a.embed_dim, a.channels);
-        let tokens = tokens.min(embedded.len() / d).min(a.max_len);
+        // The same rows the fast path reads, so the winners are its pooled features.
+        let tokens = tokens.min(embedded.len() / a.embed_dim).min(a.max_len);
+        let mut channels = self.pooled_winners(embedded, tokens);
+        let label = self.explained_label(&channels, label);
+        let logit = self.logit_of(&channels, label);
+        let token_contributions = self.attribute(&mut channels, label, tokens);
+        LogitEvidence {
+            label,
+            logit,
+            bias: self.classifier_bias[label],
+            channels,
+            token_contributions,
+        }
+    }
+
+    /// Every pooled channel in feature order (branch by branch) with its max-pool winner;
+    /// contributions are left at 0 until a label is chosen.
+    fn pooled_winners(&self, embedded: &[f32], tokens: usize) -> Vec<ChannelEvidence> {
+        let a = &self.arch;
         let len = a.effective_len(tokens);
         let mut channels = Vec::with_capacity(a.features());
         for (bi, b) in a.branches.iter().enumerate() {
-            let w = &self.window_weights[bi];
-            let out_len = a.output_len(*b, len);
-            let mut best = vec![(f32::NEG_INFINITY, 0usize); c];
-            let mut acc = vec![0f32; c];
-            for t in 0..out_len {
-                acc.copy_from_slice(&self.biases[bi]);
-                for tap in 0..b.kernel {
-                    let pos = t as isize + tap as isize - b.padding as isize;
-                    if pos < 0 || pos as usize >= tokens {
-                        continue; // zero padding or zero extension
-                    }
-                    let row = &embedded[pos as usize * d..(pos as usize + 1) * d];
-                    for (i, &x) in row.iter().enumerate() {
-                        let wrow = &w[(tap * d + i) * c..(tap * d + i + 1) * c];
-                        for (a, &wv) in acc.iter_mut().zip(wrow) {
-                            *a += wv * x;
-                        }
-                    }
-                }
-                for (b, &v) in best.iter_mut().zip(&acc) {
-                    if v > b.0 {
-                        *b = (v, t);
-                    }
-                }
-            }
+            let best = self.branch_maxima(bi, embedded, tokens, a.output_len(*b, len));
             for (o, &(v, t)) in best.iter().enumerate() {
+                // Output position t reads input rows t - padding .. t - padding + kernel.
                 let start = t as isize - b.padding as isize;
                 channels.push(ChannelEvidence {
                     branch: bi,
@@ -182,27 +176,86 @@ impl TextCnn {
                 });
             }
         }
+        channels
+    }
+
+    /// Per channel of branch `bi`: its largest pre-activation over the `out_len` output
+    /// positions, and the first position that reaches it.
+    fn branch_maxima(
+        &self,
+        bi: usize,
+        embedded: &[f32],
+        tokens: usize,
+        out_len: usize,
+    ) -> Vec<(f32, usize)> {
+        let c = self.arch.channels;
+        let mut best = vec![(f32::NEG_INFINITY, 0usize); c];
+        let mut acc = vec![0f32; c];
+        for t in 0..out_len {
+            self.window_sums(bi, t, embedded, tokens, &mut acc);
+            for (b, &v) in best.iter_mut().zip(&acc) {
+                if v > b.0 {
+                    *b = (v, t);
+                }
+            }
+        }
+        best
+    }
+
+    /// Branch `bi`'s channel pre-activations at output position `t` into `acc`: its bias
+    /// plus the window's rows times the weights, rows outside the query counting as zero.
+    fn window_sums(&self, bi: usize, t: usize, embedded: &[f32], tokens: usize, acc: &mut [f32]) {
+        let (d, c) = (self.arch.embed_dim, self.arch.channels);
+        let b = self.arch.branches[bi];
+        let w = &self.window_weights[bi];
+        acc.copy_from_slice(&self.biases[bi]);
+        for tap in 0..b.kernel {
+            let pos = t as isize + tap as isize - b.padding as isize;
+            if pos < 0 || pos as usize >= tokens {
+                continue; // zero padding or zero extension
+            }
+            let row = &embedded[pos as usize * d..(pos as usize + 1) * d];
+            for (i, &x) in row.iter().enumerate() {
+                let wrow = &w[(tap * d + i) * c..(tap * d + i + 1) * c];
+                for (sum, &wv) in acc.iter_mut().zip(wrow) {
+                    *sum += wv * x;
+                }
+            }
+        }
+    }
+
+    /// Logit `label` from the winners' activations, which are the pooled features.
+    fn logit_of(&self, channels: &[ChannelEvidence], label: usize) -> f32 {
         let n = channels.len();
+        let row = &self.classifier_weight[label * n..(label + 1) * n];
+        self.classifier_bias[label]
+            + row
+                .iter()
+                .zip(channels)
+                .map(|(w, ch)| w * ch.activation)
+                .sum::<f32>()
+    }
+
+    /// The label to explain: the one asked for when it exists, else the top logit's (the
+    /// first of equal ones).
+    fn explained_label(&self, channels: &[ChannelEvidence], label: Option<usize>) -> usize {
         let labels = self.classifier_bias.len();
-        let logit_of = |l: usize| {
-            let row = &self.classifier_weight[l * n..(l + 1) * n];
-            self.classifier_bias[l]
-                + row
-                    .iter()
-                    .zip(&channels)
-                    .map(|(w, ch)| w * ch.activation)
-                    .sum::<f32>()
-        };
-        let label = label.filter(|&l| l < labels).unwrap_or_else(|| {
+        label.filter(|&l| l < labels).unwrap_or_else(|| {
             (0..labels)
-                .map(|l| (l, logit_of(l)))
+                .map(|l| (l, self.logit_of(channels, l)))
                 .fold(
                     (0, f32::NEG_INFINITY),
                     |m, (l, z)| if z > m.1 { (l, z) } else { m },
                 )
                 .0
-        });
-        let logit = logit_of(label);
+        })
+    }
+
+    /// Fills in each channel's contribution to logit `label` and returns the per-token
+    /// contributions: each channel's share goes equally to the real tokens of its window,
+    /// so a window wholly in the padding gives the tokens nothing.
+    fn attribute(&self, channels: &mut [ChannelEvidence], label: usize, tokens: usize) -> Vec<f32> {
+        let n = channels.len();
         let row = &self.classifier_weight[label * n..(label + 1) * n];
         let mut token_contributions = vec![0f32; tokens];
         for (ch, &w) in channels.iter_mut().zip(row) {
@@ -216,13 +269,7 @@ impl TextCnn {
                     .for_each(|t| *t += share);
             }
         }
-        LogitEvidence {
-            label,
-            logit,
-            bias: self.classifier_bias[label],
-            channels,
-            token_contributions,
-        }
+        token_contributions
     }
 }
 

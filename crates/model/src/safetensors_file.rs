@@ -64,9 +64,7 @@ pub fn read_f32(
     name: &str,
     shape: &[usize],
 ) -> Result<Vec<f32>, BundleError> {
-    let view = st
-        .tensor(name)
-        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
+    let view = find_tensor(st, file, name)?;
     check_view(&view, file, name, Dtype::F32, shape)?;
     checked_values(decode_f32(view.data()), file, name)
 }
@@ -82,9 +80,7 @@ pub fn read_weights(
     name: &str,
     shape: &[usize],
 ) -> Result<Vec<f32>, BundleError> {
-    let view = st
-        .tensor(name)
-        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
+    let view = find_tensor(st, file, name)?;
     if view.dtype() == Dtype::I8 {
         check_view(&view, file, name, Dtype::I8, shape)?;
         // One scale per row: a scalar, or rows without values, has nothing to scale (and
@@ -123,14 +119,10 @@ fn read_int4_groups(
             format!("tensor `{name}` is 4-bit with shape {shape:?}; expected rows of a multiple of {INT4_GROUP} values"),
         ));
     }
-    let view = st
-        .tensor(name)
-        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))?;
+    let view = find_tensor(st, file, name)?;
     check_view(&view, file, name, Dtype::U8, &[shape[0], cols / 2])?;
     let scale_tensor = group_scale_name(name);
-    let scales = st
-        .tensor(&scale_tensor)
-        .map_err(|_| BundleError::new(file, format!("tensor `{scale_tensor}` is missing")))?;
+    let scales = find_tensor(st, file, &scale_tensor)?;
     check_view(
         &scales,
         file,
@@ -140,6 +132,16 @@ fn read_int4_groups(
     )?;
     let scales = checked_values(decode_f16(scales.data()), file, &scale_tensor)?;
     checked_values(dequantize_int4_groups(view.data(), &scales), file, name)
+}
+
+/// Tensor `name` of `file`, or an error naming it as missing.
+fn find_tensor<'a>(
+    st: &SafeTensors<'a>,
+    file: &str,
+    name: &str,
+) -> Result<TensorView<'a>, BundleError> {
+    st.tensor(name)
+        .map_err(|_| BundleError::new(file, format!("tensor `{name}` is missing")))
 }
 
 /// Refuses non-finite and implausibly large values, naming the tensor and index.

@@ -62,12 +62,9 @@ pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> 
     let vocab: Vec<(String, f64)> = serde_json::from_value(doc["model"]["vocab"].take())
         .context("tokenizer.json: model.vocab is not a list of [piece, score]")?;
     let unk_id = doc["model"]["unk_id"].as_u64().map(|id| id as usize);
-    let added: Vec<u64> = doc["added_tokens"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|t| t["id"].as_u64()).collect())
-        .unwrap_or_default();
 
-    let mut keep: BTreeSet<usize> = added.iter().map(|&id| id as usize).collect();
+    // Steps 1 and 2 of the policy stay whatever the budget; steps 3 and 4 fill what is left.
+    let mut keep = added_token_ids(&doc);
     keep.extend(unk_id);
     keep_pieces_of(&tokenizer, texts, &mut keep)?;
     let from_texts = keep.len();
@@ -77,49 +74,12 @@ pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> 
              special tokens need"
         );
     }
-    let single_cjk = |p: &str| {
-        let mut chars = piece_text(p).chars();
-        matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk(c))
-    };
-    for (id, (piece, _)) in vocab.iter().enumerate() {
-        if keep.len() == target {
-            break;
-        }
-        if single_cjk(piece) {
-            keep.insert(id);
-        }
-    }
-    let from_cjk_chars = keep.len() - from_texts;
-    let mut by_score: Vec<usize> = (0..vocab.len())
-        .filter(|id| !keep.contains(id))
-        .filter(|&id| {
-            piece_text(&vocab[id].0)
-                .chars()
-                .all(|c| is_latin(c) || is_cjk(c))
-        })
-        .collect();
-    // Highest score first; ties keep the vocabulary's order, so the result is deterministic.
-    by_score.sort_by(|&a, &b| vocab[b].1.total_cmp(&vocab[a].1).then(a.cmp(&b)));
-    let room = target - keep.len();
-    keep.extend(by_score.into_iter().take(room));
-    let from_scores = keep.len() - from_texts - from_cjk_chars;
+    let from_cjk_chars = keep_single_cjk_chars(&vocab, &mut keep, target);
+    let from_scores = keep_by_score(&vocab, &mut keep, target);
 
     let old_ids: Vec<u32> = keep.iter().map(|&id| id as u32).collect();
-    let new_id = |old: u64| -> Result<u64> {
-        old_ids
-            .binary_search(&(old as u32))
-            .map(|i| i as u64)
-            .map_err(|_| anyhow::anyhow!("token id {old} was pruned"))
-    };
-    doc["model"]["vocab"] = Value::Array(
-        old_ids
-            .iter()
-            .map(|&id| {
-                let (piece, score) = &vocab[id as usize];
-                serde_json::json!([piece, round_score(*score)])
-            })
-            .collect(),
-    );
+    let new_id = |old: u64| new_id_of(&old_ids, old);
+    doc["model"]["vocab"] = kept_vocab(&vocab, &old_ids);
     if let Some(unk) = unk_id {
         doc["model"]["unk_id"] = new_id(unk as u64)?.into();
     }
@@ -133,6 +93,82 @@ pub fn prune_unigram(tokenizer_json: &[u8], texts: &[String], target: usize) -> 
         from_scores,
         normalizer_differences,
     })
+}
+
+/// The ids of the special and added tokens, which every pruned tokenizer keeps.
+fn added_token_ids(doc: &Value) -> BTreeSet<usize> {
+    doc["added_tokens"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["id"].as_u64())
+                .map(|id| id as usize)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Step 3: adds single-character CJK pieces in vocabulary order until `keep` holds
+/// `target` pieces, so any Chinese text still has a split. Returns how many it added.
+fn keep_single_cjk_chars(
+    vocab: &[(String, f64)],
+    keep: &mut BTreeSet<usize>,
+    target: usize,
+) -> usize {
+    let before = keep.len();
+    let single_cjk = |p: &str| {
+        let mut chars = piece_text(p).chars();
+        matches!((chars.next(), chars.next()), (Some(c), None) if is_cjk(c))
+    };
+    for (id, (piece, _)) in vocab.iter().enumerate() {
+        if keep.len() == target {
+            break;
+        }
+        if single_cjk(piece) {
+            keep.insert(id);
+        }
+    }
+    keep.len() - before
+}
+
+/// Step 4: fills `keep` up to `target` with the Latin, ASCII and CJK pieces of the highest
+/// scores. Returns how many it added.
+fn keep_by_score(vocab: &[(String, f64)], keep: &mut BTreeSet<usize>, target: usize) -> usize {
+    let before = keep.len();
+    let mut by_score: Vec<usize> = (0..vocab.len())
+        .filter(|id| !keep.contains(id))
+        .filter(|&id| {
+            piece_text(&vocab[id].0)
+                .chars()
+                .all(|c| is_latin(c) || is_cjk(c))
+        })
+        .collect();
+    // Highest score first; ties keep the vocabulary's order, so the result is deterministic.
+    by_score.sort_by(|&a, &b| vocab[b].1.total_cmp(&vocab[a].1).then(a.cmp(&b)));
+    let room = target - keep.len();
+    keep.extend(by_score.into_iter().take(room));
+    keep.len() - before
+}
+
+/// The new id of old id `old`: its place among the kept ids (`old_ids`, ascending).
+fn new_id_of(old_ids: &[u32], old: u64) -> Result<u64> {
+    old_ids
+        .binary_search(&(old as u32))
+        .map(|i| i as u64)
+        .map_err(|_| anyhow::anyhow!("token id {old} was pruned"))
+}
+
+/// The Unigram `model.vocab` of the kept pieces, in their old order, scores rounded.
+fn kept_vocab(vocab: &[(String, f64)], old_ids: &[u32]) -> Value {
+    Value::Array(
+        old_ids
+            .iter()
+            .map(|&id| {
+                let (piece, score) = &vocab[id as usize];
+                serde_json::json!([piece, round_score(*score)])
+            })
+            .collect(),
+    )
 }
 
 /// A piece's score with 4 decimals: the JSON is a third smaller, and splits stay the same
@@ -242,15 +278,7 @@ pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Resu
         .as_str()
         .unwrap_or("[UNK]")
         .to_string();
-    let mut keep: BTreeSet<usize> = doc["added_tokens"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|t| t["id"].as_u64())
-                .map(|id| id as usize)
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut keep = added_token_ids(&doc);
     keep.extend(vocab.get(&unk).map(|&id| id as usize));
     keep_pieces_of(&tokenizer, texts, &mut keep)?;
     let from_texts = keep.len();
@@ -270,12 +298,7 @@ pub fn prune_wordpiece_to_latin(tokenizer_json: &[u8], texts: &[String]) -> Resu
     let from_scores = keep.len() - from_texts;
 
     let old_ids: Vec<u32> = keep.iter().map(|&id| id as u32).collect();
-    let new_id = |old: u64| -> Result<u64> {
-        old_ids
-            .binary_search(&(old as u32))
-            .map(|i| i as u64)
-            .map_err(|_| anyhow::anyhow!("token id {old} was pruned"))
-    };
+    let new_id = |old: u64| new_id_of(&old_ids, old);
     let mut pruned_vocab = serde_json::Map::new();
     let mut by_id: Vec<(&String, &u64)> = vocab.iter().collect();
     by_id.sort_by_key(|(_, &id)| id);

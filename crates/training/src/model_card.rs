@@ -294,10 +294,91 @@ fn fixed4(v: f64) -> String {
     }
 }
 
+/// The card's body, section by section.
 fn body(card: &CardInputs) -> String {
+    [
+        introduction(card),
+        labels_section(card),
+        threshold_section(card),
+        evaluation_section(card),
+        usage_section(card),
+    ]
+    .concat()
+}
+
+/// The title, what the model is and what it was trained on.
+fn introduction(card: &CardInputs) -> String {
+    format!(
+        "# {name}\n\n\
+An intent classifier with unknown-intent (out-of-scope) detection: {network}, trained on \
+`{data}`. It runs in the browser and in Node.js with the `intent-classifier` npm package \
+(WebAssembly, no server).\n\n\
+{source_label}: {source}.\n\n",
+        name = card.name,
+        network = card.kind.network(),
+        data = card.data_source,
+        source_label = card.kind.source_label(),
+        source = card.embedding_source,
+    )
+}
+
+fn labels_section(card: &CardInputs) -> String {
     let labels: Vec<String> = card.labels.iter().map(|l| format!("`{l}`")).collect();
+    format!(
+        "## Labels\n\n\
+{count} intents: {labels}. Anything else comes back as `unknown`.{scripts}\n\n",
+        count = card.labels.len(),
+        labels = labels.join(", "),
+        scripts = scripts_sentence(card.scripts_read),
+    )
+}
+
+/// The sentence naming the scripts the tokenizer reads; nothing when they were not counted.
+fn scripts_sentence(scripts_read: &[Script]) -> String {
+    if scripts_read.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = scripts_read.iter().map(|s| s.name()).collect();
+    format!(
+        " It reads text in these scripts: {}; text mostly in others is unreadable to its \
+         tokenizer and comes back `unknown`.",
+        names.join(", ")
+    )
+}
+
+fn threshold_section(card: &CardInputs) -> String {
+    format!(
+        "## Threshold\n\n\
+A text is `unknown` when its energy, −logsumexp(logits), is above **{threshold:.4}**, a value \
+{rule}. Lower energy means more familiar; `classify(text, {{ threshold }})` or \
+`setThreshold(t)` trades in-scope accuracy for out-of-scope recall.\n\n",
+        threshold = card.threshold,
+        rule = rule_text(card.choice),
+    )
+}
+
+/// The figures of every split as a table, what they mean, and the plots.
+fn evaluation_section(card: &CardInputs) -> String {
+    format!(
+        "## Evaluation\n\n\
+| split | known | out-of-scope | in-scope accuracy | out-of-scope recall | AUROC | FPR@95%TPR |\n\
+|---|---|---|---|---|---|---|\n\
+{rows}{cautions}\n\
+In-scope accuracy: known sentences given their intent and accepted; out-of-scope recall: \
+out-of-scope sentences rejected; AUROC and FPR@95%TPR: energy as a known-vs-unknown score.\n\n\
+![Energy of known and out-of-scope sentences, with the threshold]({histogram})\n\n\
+![In-scope accuracy and out-of-scope recall against the threshold]({curve})\n\n",
+        rows = evaluation_rows(&card.splits),
+        cautions = cautions(&card.splits),
+        histogram = HISTOGRAM_FILE,
+        curve = CURVE_FILE,
+    )
+}
+
+/// One table row per split.
+fn evaluation_rows(splits: &[Split]) -> String {
     let mut rows = String::new();
-    for s in &card.splits {
+    for s in splits {
         let r = s.report;
         rows.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} |\n",
@@ -310,10 +391,13 @@ fn body(card: &CardInputs) -> String {
             percent(r.fpr95),
         ));
     }
-    // Figures from a small split, or one cut from the training file, overstate what users
-    // will see: say so under the table.
-    let cautions: String = card
-        .splits
+    rows
+}
+
+/// Figures from a small split, or one cut from the training file, overstate what users
+/// will see: a caution under the table for each such split.
+fn cautions(splits: &[Split]) -> String {
+    splits
         .iter()
         .filter_map(|s| {
             s.report
@@ -322,58 +406,21 @@ fn body(card: &CardInputs) -> String {
                 .as_ref()
                 .map(|note| format!("\n**{}: optimistic.** {note}\n", s.name))
         })
-        .collect();
-    let scripts = if card.scripts_read.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<&str> = card.scripts_read.iter().map(|s| s.name()).collect();
-        format!(
-            " It reads text in these scripts: {}; text mostly in others is unreadable to its \
-             tokenizer and comes back `unknown`.",
-            names.join(", ")
-        )
-    };
+        .collect()
+}
+
+/// Loading the bundle from the Hub with the npm package, and the files it reads.
+fn usage_section(card: &CardInputs) -> String {
     format!(
-        "# {name}\n\n\
-An intent classifier with unknown-intent (out-of-scope) detection: {network}, trained on \
-`{data}`. It runs in the browser and in Node.js with the `intent-classifier` npm package \
-(WebAssembly, no server).\n\n\
-{source_label}: {source}.\n\n\
-## Labels\n\n\
-{count} intents: {labels}. Anything else comes back as `unknown`.{scripts}\n\n\
-## Threshold\n\n\
-A text is `unknown` when its energy, −logsumexp(logits), is above **{threshold:.4}**, a value \
-{rule}. Lower energy means more familiar; `classify(text, {{ threshold }})` or \
-`setThreshold(t)` trades in-scope accuracy for out-of-scope recall.\n\n\
-## Evaluation\n\n\
-| split | known | out-of-scope | in-scope accuracy | out-of-scope recall | AUROC | FPR@95%TPR |\n\
-|---|---|---|---|---|---|---|\n\
-{rows}{cautions}\n\
-In-scope accuracy: known sentences given their intent and accepted; out-of-scope recall: \
-out-of-scope sentences rejected; AUROC and FPR@95%TPR: energy as a known-vs-unknown score.\n\n\
-![Energy of known and out-of-scope sentences, with the threshold]({histogram})\n\n\
-![In-scope accuracy and out-of-scope recall against the threshold]({curve})\n\n\
-## Use it\n\n\
+        "## Use it\n\n\
 ```js\n\
 import {{ loadClassifier }} from 'intent-classifier';\n\n\
 const clf = await loadClassifier('hf:user/repo'); // this repo's id; or a URL or path to these files\n\
 clf.classify('{example}'); // {{ intent, known, confidence, energy, threshold, top, repaired? }}\n\
 ```\n\n\
 The files {files} are the bundle; `loadClassifier` reads them from the repo's top level.\n",
-        name = card.name,
-        network = card.kind.network(),
-        source_label = card.kind.source_label(),
-        files = card.kind.files(),
-        cautions = cautions,
-        data = card.data_source,
-        source = card.embedding_source,
-        count = card.labels.len(),
-        labels = labels.join(", "),
-        threshold = card.threshold,
-        rule = rule_text(card.choice),
-        histogram = HISTOGRAM_FILE,
-        curve = CURVE_FILE,
         example = card.labels.first().map(|l| l.replace('_', " ")).unwrap_or_default(),
+        files = card.kind.files(),
     )
 }
 
