@@ -4,7 +4,7 @@
 use model::bundle::{check_hash, TOKENIZER_FILE};
 use model::familiar;
 use model::kind::{InferenceError, IntentModel, Reading};
-use model::spelling::Speller;
+use model::spelling::{Repaired, Speller};
 use model::{BundleError, ModelMeta, TextEncoder};
 
 use crate::bundle::{self, EncoderBundleFiles, EncoderBundleMeta};
@@ -60,9 +60,15 @@ impl EncoderClassifier {
         &self.encoder
     }
 
-    /// Logits in label order.
+    fn read_text<'a>(&self, text: &'a str) -> (&'a str, Option<Repaired>) {
+        read_query(self.encoder.text(), &self.words, text)
+    }
+
+    /// Logits in label order (typos repaired).
     pub fn logits(&self, text: &str) -> Result<Vec<f32>, InferenceError> {
-        Ok(self.logits_of_vector(&self.encoder.embed(text).map_err(encoder_error)?))
+        let (bounded, repaired) = self.read_text(text);
+        let read = repaired.as_ref().map_or(bounded, |r| r.text.as_str());
+        Ok(self.logits_of_vector(&self.encoder.embed(read).map_err(encoder_error)?))
     }
 
     /// Logits of a vector the encoder made ([`SentenceEncoder::embed_all`] for many texts).
@@ -71,11 +77,26 @@ impl EncoderClassifier {
     }
 }
 
+/// `text` as the encoder reads it: cut to what the tokenizer reads, a word one edit from a
+/// training word (`words`; not a word the tokenizer knows whole) read as that word, as the
+/// TextCNN reads it. The one place a query is prepared, so every entry point, and the
+/// evaluation at training time, read it alike. Returns the cut text and its repair, if any.
+pub fn read_query<'a>(
+    text_encoder: &TextEncoder,
+    words: &Speller,
+    text: &'a str,
+) -> (&'a str, Option<Repaired>) {
+    let bounded = text_encoder.bounded(text);
+    let repaired = words.repair(bounded, |w| text_encoder.spells_whole(w));
+    (bounded, repaired)
+}
+
 fn encoder_error(e: candle_core::Error) -> InferenceError {
     InferenceError(format!("sentence encoder: {e}"))
 }
 
-/// No typo repair, evidence or features: the encoder reads the query whole.
+/// No evidence or features: the encoder reads the query whole. Typos are repaired toward
+/// the bundle's training words as for a TextCNN.
 impl IntentModel for EncoderClassifier {
     fn kind(&self) -> &'static str {
         bundle::MODEL_FORMAT
@@ -95,26 +116,37 @@ impl IntentModel for EncoderClassifier {
 
     /// The encoder embeds the texts in one batch.
     fn logits_of_many(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, InferenceError> {
-        let vectors = self.encoder.embed_all(texts).map_err(encoder_error)?;
+        let read: Vec<String> = texts
+            .iter()
+            .map(|t| {
+                let (bounded, repaired) = self.read_text(t);
+                repaired.map_or_else(|| bounded.to_string(), |r| r.text)
+            })
+            .collect();
+        let vectors = self.encoder.embed_all(&read).map_err(encoder_error)?;
         Ok(vectors.iter().map(|v| self.logits_of_vector(v)).collect())
     }
 
     fn token_ids(&self, text: &str) -> Vec<u32> {
-        self.encoder.text().encode(text)
+        let (bounded, repaired) = self.read_text(text);
+        let read = repaired.as_ref().map_or(bounded, |r| r.text.as_str());
+        self.encoder.text().encode(read)
     }
 
     fn read(&self, text: &str) -> Result<Reading, InferenceError> {
         let text_encoder = self.encoder.text();
+        let (bounded, repaired) = self.read_text(text);
+        let read = repaired.as_ref().map_or(bounded, |r| r.text.as_str());
         Ok(Reading {
-            logits: EncoderClassifier::logits(self, text)?,
-            unknown_share: text_encoder.unknown_pieces(text).share(),
+            logits: self.logits_of_vector(&self.encoder.embed(read).map_err(encoder_error)?),
+            unknown_share: text_encoder.unknown_pieces(read).share(),
             unfamiliar: familiar::is_unfamiliar(
-                text_encoder.bounded(text),
+                bounded,
                 &self.meta.shared.scripts,
                 &self.words,
                 |w| text_encoder.spells_whole(w),
             ),
-            repaired: None,
+            repaired: repaired.map(|r| r.text),
         })
     }
 }

@@ -428,3 +428,47 @@ fn a_4bit_encoder_and_one_of_fewer_layers_load_smaller_and_stay_close() {
         );
     }
 }
+
+#[test]
+fn a_typo_one_edit_from_a_training_word_is_read_as_that_word() {
+    let (encoder_bytes, tokenizer, _) = tiny_encoder();
+    let encoder = SentenceEncoder::load(&encoder_bytes, &tokenizer).unwrap();
+    let examples = [("set a timer", 0), ("weather forecast", 1)];
+    let vectors: Vec<Vec<f32>> = examples
+        .iter()
+        .map(|(t, _)| encoder.embed(t).unwrap())
+        .collect();
+    let head = head::class_means(&vectors, &[0, 1], 2, TINY_HIDDEN);
+    let mut meta = meta(&["timer", "weather"], &encoder_bytes, &tokenizer);
+    meta.shared.words = model::spelling::vocabulary(examples.iter().map(|(t, _)| *t));
+    let classifier = EncoderClassifier::load(EncoderBundleFiles {
+        model: &bundle::serialize(&meta, &head),
+        encoder: &encoder_bytes,
+        tokenizer: &tokenizer,
+    })
+    .unwrap();
+    // "forecazt" is one edit from the training word "forecast", and no word the tokenizer
+    // knows whole: the encoder reads the repaired query, in classify, logits and batches.
+    let result = classifier
+        .classify("weather forecazt", &ClassifyOptions::default())
+        .unwrap();
+    assert_eq!(result.repaired.as_deref(), Some("weather forecast"));
+    let clean = classifier.logits("weather forecast").unwrap();
+    assert_eq!(classifier.logits("weather forecazt").unwrap(), clean);
+    let batch = classifier
+        .logits_of_many(&["weather forecazt", "set a timer"])
+        .unwrap();
+    assert!(batch[0]
+        .iter()
+        .zip(&clean)
+        .all(|(a, b)| (a - b).abs() < 1e-5));
+    assert_eq!(
+        classifier.token_ids("weather forecazt"),
+        classifier.token_ids("weather forecast")
+    );
+    // A correct query is read as typed.
+    let typed = classifier
+        .classify("weather forecast", &ClassifyOptions::default())
+        .unwrap();
+    assert_eq!(typed.repaired, None);
+}

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 use model::bundle::sha256_hex;
+use model::spelling::{vocabulary, Speller};
 use sentence_encoder::bundle::{self as encoder_bundle, EncoderBundleMeta};
+use sentence_encoder::classifier::read_query;
 use sentence_encoder::{head, EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +86,8 @@ impl FittedEncoder {
 }
 
 /// Every distinct sentence of the dataset's evaluated and training splits, embedded once, in
-/// batches; `progress(done, total)` after each batch.
+/// batches, as the bundle will read it (typos toward the training words repaired:
+/// `classifier::read_query`); `progress(done, total)` after each batch.
 pub fn embed_dataset<'a>(
     encoder: &SentenceEncoder,
     dataset: &'a Dataset,
@@ -99,9 +102,19 @@ pub fn embed_dataset<'a>(
         .collect();
     texts.sort_unstable();
     texts.dedup();
+    // The bundle's training words (finish::model_meta) repair typos at inference; the
+    // evaluation reads the sentences the same way.
+    let words = Speller::new(&vocabulary(dataset.training_texts()));
     let mut vectors = HashMap::with_capacity(texts.len());
     for chunk in texts.chunks(EMBED_BATCH) {
-        for (text, vector) in chunk.iter().zip(encoder.embed_all(chunk)?) {
+        let read: Vec<String> = chunk
+            .iter()
+            .map(|t| {
+                let (bounded, repaired) = read_query(encoder.text(), &words, t);
+                repaired.map_or_else(|| bounded.to_string(), |r| r.text)
+            })
+            .collect();
+        for (text, vector) in chunk.iter().zip(encoder.embed_all(&read)?) {
             vectors.insert(*text, vector);
         }
         progress(vectors.len(), texts.len());
