@@ -9,7 +9,7 @@ use crate::familiar;
 use crate::forward::{ChannelEvidence, TextCnn};
 use crate::kind::{InferenceError, IntentModel, Reading};
 use crate::meta::ModelMeta;
-use crate::spelling::{Repaired, Speller};
+use crate::spelling::{ReadQuery, Speller};
 use crate::table::TableMeta;
 use crate::{BundleError, BundleFiles, BundleMeta, EmbeddingTable, ModelWeights, TextEncoder};
 
@@ -71,19 +71,6 @@ pub struct Evidence {
     pub tokens: Vec<TokenEvidence>,
     /// Every pooled channel, with its winning window in token positions.
     pub channels: Vec<ChannelEvidence>,
-}
-
-/// A query as the model reads it: the part within the tokenizer's bound, and that part with
-/// its typos repaired when there were any.
-struct Read<'a> {
-    bounded: &'a str,
-    repaired: Option<Repaired>,
-}
-
-impl Read<'_> {
-    fn text(&self) -> &str {
-        self.repaired.as_ref().map_or(self.bounded, |r| &r.text)
-    }
 }
 
 pub struct Classifier {
@@ -160,16 +147,9 @@ impl Classifier {
         self.network.logits(&embedded, ids.len())
     }
 
-    /// `text` as the model reads it: cut to what the tokenizer reads, with its typos
-    /// repaired. The one place a query is prepared, so every entry point reads it alike.
-    fn read<'a>(&self, text: &'a str) -> Read<'a> {
-        let bounded = self.encoder.bounded(text);
-        Read {
-            bounded,
-            repaired: self
-                .speller
-                .repair(bounded, |w| self.encoder.spells_whole(w)),
-        }
+    /// `text` as the model reads it ([`ReadQuery`]: cut, typos repaired).
+    fn read<'a>(&self, text: &'a str) -> ReadQuery<'a> {
+        ReadQuery::new(&self.encoder, &self.speller, text)
     }
 
     /// Token ids the model reads for `text` (typos repaired, special tokens included).

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::TextEncoder;
+
 /// Shortest word that is looked at: a deleted letter leaves three of a four-letter word.
 pub const MIN_TYPED_LEN: usize = 3;
 /// Shortest word a typo is repaired to: shorter words are one edit from too many others.
@@ -52,6 +54,31 @@ impl Repaired {
             shift = w.typed.end as isize - w.repaired.end as isize;
         }
         (offset as isize + shift).max(0) as usize
+    }
+}
+
+/// A query as a model reads it, whatever its kind: the part within the tokenizer's bound,
+/// and that part with its typos repaired toward the training words when there were any.
+/// The one place a query is prepared, so every entry point of every kind reads it alike.
+pub struct ReadQuery<'a> {
+    pub bounded: &'a str,
+    pub repaired: Option<Repaired>,
+}
+
+impl<'a> ReadQuery<'a> {
+    /// `text` cut to what `encoder` reads, a word one edit from one of `words` (and not a
+    /// word the tokenizer has whole) read as that word.
+    pub fn new(encoder: &TextEncoder, words: &Speller, text: &'a str) -> Self {
+        let bounded = encoder.bounded(text);
+        Self {
+            bounded,
+            repaired: words.repair(bounded, |w| encoder.spells_whole(w)),
+        }
+    }
+
+    /// The text the model reads.
+    pub fn text(&self) -> &str {
+        self.repaired.as_ref().map_or(self.bounded, |r| &r.text)
     }
 }
 

@@ -4,7 +4,7 @@
 use model::bundle::{check_hash, TOKENIZER_FILE};
 use model::familiar;
 use model::kind::{InferenceError, IntentModel, Reading};
-use model::spelling::{Repaired, Speller};
+use model::spelling::{ReadQuery, Speller};
 use model::{BundleError, ModelMeta, TextEncoder};
 
 use crate::bundle::{self, EncoderBundleFiles, EncoderBundleMeta};
@@ -60,35 +60,21 @@ impl EncoderClassifier {
         &self.encoder
     }
 
-    fn read_text<'a>(&self, text: &'a str) -> (&'a str, Option<Repaired>) {
-        read_query(self.encoder.text(), &self.words, text)
+    /// `text` as the model reads it ([`ReadQuery`]: cut, typos repaired), as a TextCNN reads it.
+    fn read_query<'a>(&self, text: &'a str) -> ReadQuery<'a> {
+        ReadQuery::new(self.encoder.text(), &self.words, text)
     }
 
     /// Logits in label order (typos repaired).
     pub fn logits(&self, text: &str) -> Result<Vec<f32>, InferenceError> {
-        let (bounded, repaired) = self.read_text(text);
-        let read = repaired.as_ref().map_or(bounded, |r| r.text.as_str());
-        Ok(self.logits_of_vector(&self.encoder.embed(read).map_err(encoder_error)?))
+        let read = self.read_query(text);
+        Ok(self.logits_of_vector(&self.encoder.embed(read.text()).map_err(encoder_error)?))
     }
 
     /// Logits of a vector the encoder made ([`SentenceEncoder::embed_all`] for many texts).
     pub fn logits_of_vector(&self, vector: &[f32]) -> Vec<f32> {
         self.head.logits(vector)
     }
-}
-
-/// `text` as the encoder reads it: cut to what the tokenizer reads, a word one edit from a
-/// training word (`words`; not a word the tokenizer knows whole) read as that word, as the
-/// TextCNN reads it. The one place a query is prepared, so every entry point, and the
-/// evaluation at training time, read it alike. Returns the cut text and its repair, if any.
-pub fn read_query<'a>(
-    text_encoder: &TextEncoder,
-    words: &Speller,
-    text: &'a str,
-) -> (&'a str, Option<Repaired>) {
-    let bounded = text_encoder.bounded(text);
-    let repaired = words.repair(bounded, |w| text_encoder.spells_whole(w));
-    (bounded, repaired)
 }
 
 fn encoder_error(e: candle_core::Error) -> InferenceError {
@@ -118,35 +104,30 @@ impl IntentModel for EncoderClassifier {
     fn logits_of_many(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, InferenceError> {
         let read: Vec<String> = texts
             .iter()
-            .map(|t| {
-                let (bounded, repaired) = self.read_text(t);
-                repaired.map_or_else(|| bounded.to_string(), |r| r.text)
-            })
+            .map(|t| self.read_query(t).text().to_owned())
             .collect();
         let vectors = self.encoder.embed_all(&read).map_err(encoder_error)?;
         Ok(vectors.iter().map(|v| self.logits_of_vector(v)).collect())
     }
 
     fn token_ids(&self, text: &str) -> Vec<u32> {
-        let (bounded, repaired) = self.read_text(text);
-        let read = repaired.as_ref().map_or(bounded, |r| r.text.as_str());
-        self.encoder.text().encode(read)
+        self.encoder.text().encode(self.read_query(text).text())
     }
 
     fn read(&self, text: &str) -> Result<Reading, InferenceError> {
         let text_encoder = self.encoder.text();
-        let (bounded, repaired) = self.read_text(text);
-        let read = repaired.as_ref().map_or(bounded, |r| r.text.as_str());
+        let read = self.read_query(text);
+        let vector = self.encoder.embed(read.text()).map_err(encoder_error)?;
         Ok(Reading {
-            logits: self.logits_of_vector(&self.encoder.embed(read).map_err(encoder_error)?),
-            unknown_share: text_encoder.unknown_pieces(read).share(),
+            logits: self.logits_of_vector(&vector),
+            unknown_share: text_encoder.unknown_pieces(read.text()).share(),
             unfamiliar: familiar::is_unfamiliar(
-                bounded,
+                read.bounded,
                 &self.meta.shared.scripts,
                 &self.words,
                 |w| text_encoder.spells_whole(w),
             ),
-            repaired: repaired.map(|r| r.text),
+            repaired: read.repaired.map(|r| r.text),
         })
     }
 }

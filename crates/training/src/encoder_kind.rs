@@ -7,9 +7,8 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 use model::bundle::sha256_hex;
-use model::spelling::{vocabulary, Speller};
+use model::spelling::{vocabulary, ReadQuery, Speller};
 use sentence_encoder::bundle::{self as encoder_bundle, EncoderBundleMeta};
-use sentence_encoder::classifier::read_query;
 use sentence_encoder::{head, EncoderBundleFiles, EncoderClassifier, SentenceEncoder};
 use serde::{Deserialize, Serialize};
 
@@ -87,7 +86,7 @@ impl FittedEncoder {
 
 /// Every distinct sentence of the dataset's evaluated and training splits, embedded once, in
 /// batches, as the bundle will read it (typos toward the training words repaired:
-/// `classifier::read_query`); `progress(done, total)` after each batch.
+/// [`ReadQuery`]); `progress(done, total)` after each batch.
 pub fn embed_dataset<'a>(
     encoder: &SentenceEncoder,
     dataset: &'a Dataset,
@@ -109,10 +108,7 @@ pub fn embed_dataset<'a>(
     for chunk in texts.chunks(EMBED_BATCH) {
         let read: Vec<String> = chunk
             .iter()
-            .map(|t| {
-                let (bounded, repaired) = read_query(encoder.text(), &words, t);
-                repaired.map_or_else(|| bounded.to_string(), |r| r.text)
-            })
+            .map(|t| ReadQuery::new(encoder.text(), &words, t).text().to_owned())
             .collect();
         for (text, vector) in chunk.iter().zip(encoder.embed_all(&read)?) {
             vectors.insert(*text, vector);
