@@ -196,14 +196,24 @@ pub fn check_view(
     Ok(())
 }
 
-/// The `format` metadata value `found` of `file`, checked against `expected`.
-pub fn check_format(file: &str, found: Option<&String>, expected: &str) -> Result<(), BundleError> {
+/// The `format` metadata value `found` of `file`, checked to be one of `accepted`.
+pub fn check_format(
+    file: &str,
+    found: Option<&String>,
+    accepted: &[&str],
+) -> Result<(), BundleError> {
     match found {
-        Some(f) if f == expected => Ok(()),
-        Some(f) => Err(BundleError::new(
-            file,
-            format!("metadata `format` is `{f}`, expected `{expected}`"),
-        )),
+        Some(f) if accepted.contains(&f.as_str()) => Ok(()),
+        Some(f) => {
+            let expected: Vec<String> = accepted.iter().map(|a| format!("`{a}`")).collect();
+            Err(BundleError::new(
+                file,
+                format!(
+                    "metadata `format` is `{f}`, expected {}",
+                    expected.join(" or ")
+                ),
+            ))
+        }
         None => Err(BundleError::new(file, "metadata key `format` is missing")),
     }
 }

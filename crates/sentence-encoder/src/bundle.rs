@@ -136,7 +136,7 @@ pub fn serialize(meta: &EncoderBundleMeta, head: &Head) -> Vec<u8> {
 pub fn parse(model: &[u8]) -> Result<(EncoderBundleMeta, Head), BundleError> {
     let (metadata, st) = open(model, MODEL_FILE)?;
     let metadata = metadata.unwrap_or_default();
-    check_format(MODEL_FILE, metadata.get("format"), MODEL_FORMAT)?;
+    check_format(MODEL_FILE, metadata.get("format"), &[MODEL_FORMAT])?;
     let meta = match (
         metadata.get("meta"),
         metadata.contains_key("format_version"),

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use candle_transformers::models::bert::Config;
 use model::safetensors_file::{
-    group_scale_name, open, read_weights, scale_name, serialize_tensors,
+    check_format, group_scale_name, open, read_weights, scale_name, serialize_tensors,
 };
 use model::tensor_codec::{
     f16_bytes, f32_bytes, i8_bytes, quantize_int4_groups, quantize_rows, INT4_GROUP,
@@ -226,15 +226,11 @@ pub fn read(
     let err = |p: String| BundleError::new(ENCODER_FILE, p);
     let (metadata, st) = open(bytes, ENCODER_FILE)?;
     let metadata = metadata.unwrap_or_default();
-    match metadata.get("format").map(String::as_str) {
-        Some(ENCODER_FORMAT | ENCODER_FORMAT_4BIT) => {}
-        Some(other) => {
-            return Err(err(format!(
-                "metadata `format` is `{other}`, expected `{ENCODER_FORMAT}` or `{ENCODER_FORMAT_4BIT}`"
-            )))
-        }
-        None => return Err(err("metadata key `format` is missing".into())),
-    }
+    check_format(
+        ENCODER_FILE,
+        metadata.get("format"),
+        &[ENCODER_FORMAT, ENCODER_FORMAT_4BIT],
+    )?;
     let config = parse_config(
         metadata
             .get("config")
