@@ -7,7 +7,11 @@ use anyhow::{bail, Context, Result};
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use model::ModelMeta;
+
 use crate::data::{self, DEFAULT_VAL_FRACTION};
+use crate::scripts::UnreadableReport;
+use crate::train::EpochLog;
 
 /// The most text a page trains on: CLINC150's 150 intents are about 1 MB. Beyond this a
 /// page would sit for many minutes; the command-line trainer has no such bound.
@@ -64,6 +68,23 @@ impl<'de> Deserialize<'de> for KeysInOrder {
         }
         deserializer.deserialize_map(ObjectKeys)
     }
+}
+
+/// A run's summary as both training modules return it to the page (`trainingSummary()`):
+/// JSON of `{ threshold, temperature, metrics, epochs, unreadable }`, `epochs` empty for a
+/// kind without epochs.
+pub fn summary_json(
+    meta: &ModelMeta,
+    epochs: &[EpochLog],
+    unreadable: &UnreadableReport,
+) -> serde_json::Result<String> {
+    serde_json::to_string(&serde_json::json!({
+        "threshold": meta.threshold,
+        "temperature": meta.temperature,
+        "metrics": meta.metrics,
+        "epochs": epochs,
+        "unreadable": unreadable,
+    }))
 }
 
 /// The seed format from the page's JSON, split as the command line splits data.json.

@@ -9,7 +9,7 @@
 use anyhow::Result;
 use sentence_encoder::SentenceEncoder;
 use training::encoder_kind::{self, EncoderConfig, EncoderSource, FittedEncoder};
-use training::page_input::{dataset, parse_options};
+use training::page_input::{dataset, parse_options, summary_json};
 use wasm_bindgen::prelude::*;
 
 /// The fitted bundle's own file and figures; the encoder and tokenizer are the caller's.
@@ -34,15 +34,8 @@ impl TrainedEncoderBundle {
     /// JSON of `{ threshold, temperature, metrics, epochs: [], unreadable }`: the TextCNN
     /// summary's shape, with no epochs (the head's fit is one closed run).
     pub fn summary(&self) -> Result<String, JsError> {
-        let meta = &self.fitted.meta.shared;
-        serde_json::to_string(&serde_json::json!({
-            "threshold": meta.threshold,
-            "temperature": meta.temperature,
-            "metrics": meta.metrics,
-            "epochs": [],
-            "unreadable": self.fitted.unreadable,
-        }))
-        .map_err(|e| JsError::new(&format!("cannot convert the summary: {e}")))
+        summary_json(&self.fitted.meta.shared, &[], &self.fitted.unreadable)
+            .map_err(|e| JsError::new(&format!("cannot convert the summary: {e}")))
     }
 }
 

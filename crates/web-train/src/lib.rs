@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 use candle_core::Device;
-use training::page_input::{dataset, parse_options};
+use training::page_input::{dataset, parse_options, summary_json};
 use training::train::{self, Embeddings, EpochLog, Observer, TrainConfig, Trained, TrainingState};
 use wasm_bindgen::prelude::*;
 
@@ -34,14 +34,11 @@ impl TrainedBundle {
     /// `unreadable` being the training text's unknown word pieces by script
     /// (`{ pieces, unknown: [{ script, pieces, share }], read, warnings }`).
     pub fn summary(&self) -> Result<String, JsError> {
-        let meta = &self.trained.meta;
-        serde_json::to_string(&serde_json::json!({
-            "threshold": meta.shared.threshold,
-            "temperature": meta.shared.temperature,
-            "metrics": meta.shared.metrics,
-            "epochs": self.epochs,
-            "unreadable": self.trained.unreadable,
-        }))
+        summary_json(
+            &self.trained.meta.shared,
+            &self.epochs,
+            &self.trained.unreadable,
+        )
         .map_err(|e| JsError::new(&format!("cannot convert the summary: {e}")))
     }
 }
