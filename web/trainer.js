@@ -24,11 +24,6 @@ const REPO_TABLE = new URL('../assets/minilm-l6-v2/', import.meta.url);
 /** Option names of a TextCNN run (TrainConfig in crates/training) and of a sentence-encoder
  * fit (EncoderConfig), camelCase here; generated from the crates into facts.js. */
 export { ENCODER_TRAIN_OPTIONS, TRAIN_OPTIONS };
-/** The model kinds trainClassifier makes, by `options.kind`. */
-const TRAINED_KINDS = {
-  textcnn: { options: TRAIN_OPTIONS },
-  encoder: { options: ENCODER_TRAIN_OPTIONS },
-};
 /** Options of the call itself, beside the kind's. */
 const CALL_OPTIONS = ['onProgress', 'signal', 'kernel', 'name', 'kind'];
 const snakeCase = (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -136,25 +131,33 @@ function trainedKind(kind = 'textcnn') {
   return kind;
 }
 
-/**
- * The files the kind's training reads beside the text, by role: a TextCNN's token table and
- * tokenizer (default: the English table, DEFAULT_TABLE), or a sentence encoder and its
- * tokenizer, which the call must name (no encoder ships with the package).
- */
-async function inputFiles(kind, data) {
-  if (kind === 'encoder') {
-    if (data.encoder === undefined || data.tokenizer === undefined) {
-      throw new TypeError(`trainClassifier: kind 'encoder' needs data.encoder and data.tokenizer (the bytes or URLs of ${BUNDLE_FILES.encoder} and ${BUNDLE_FILES.tokenizer}, as a sentence-encoder bundle holds them)`);
-    }
-    const [encoder, tokenizer] = await Promise.all([bytesOf(data.encoder, 'encoder'), bytesOf(data.tokenizer, 'tokenizer')]);
-    return { encoder, tokenizer };
-  }
+/** A TextCNN's files beside the text: the token table and its tokenizer (default: DEFAULT_TABLE). */
+async function tableFiles(data) {
   const [table, tokenizer] = await Promise.all([
     data.table === undefined ? defaultTableFile(BUNDLE_FILES.table) : bytesOf(data.table, 'table'),
     data.tokenizer === undefined ? defaultTableFile(BUNDLE_FILES.tokenizer) : bytesOf(data.tokenizer, 'tokenizer'),
   ]);
   return { table, tokenizer };
 }
+
+/** A sentence encoder's files beside the text, which the call must name (none ships with the package). */
+async function encoderFiles(data) {
+  if (data.encoder === undefined || data.tokenizer === undefined) {
+    throw new TypeError(`trainClassifier: kind 'encoder' needs data.encoder and data.tokenizer (the bytes or URLs of ${BUNDLE_FILES.encoder} and ${BUNDLE_FILES.tokenizer}, as a sentence-encoder bundle holds them)`);
+  }
+  const [encoder, tokenizer] = await Promise.all([bytesOf(data.encoder, 'encoder'), bytesOf(data.tokenizer, 'tokenizer')]);
+  return { encoder, tokenizer };
+}
+
+/**
+ * The model kinds trainClassifier makes, by `options.kind`: the options each takes and the
+ * files its training reads beside the text, by role (web/train-worker.js has each kind's
+ * training module).
+ */
+const TRAINED_KINDS = {
+  textcnn: { options: TRAIN_OPTIONS, inputs: tableFiles },
+  encoder: { options: ENCODER_TRAIN_OPTIONS, inputs: encoderFiles },
+};
 
 /**
  * Trains a classifier in a worker (a module Worker in pages, worker_threads in Node).
@@ -194,7 +197,7 @@ export async function trainClassifier(data, options = {}) {
     name: options.name ?? 'intent-classifier',
     encoderName: String(data.encoderName ?? 'sentence encoder'),
   };
-  const inputs = await inputFiles(kind, data);
+  const inputs = await TRAINED_KINDS[kind].inputs(data);
   signal?.throwIfAborted();
   const result = await runWorker({ ...request, ...inputs }, signal, (entry) => {
     onProgress?.(Object.fromEntries(Object.entries(entry).map(([k, v]) => [camelCase(k), v])));
